@@ -1,0 +1,1 @@
+"""Scanning: findings about an image's packages, vulnerabilities and hardening."""
