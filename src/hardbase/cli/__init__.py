@@ -1,0 +1,75 @@
+"""The ``hardbase`` command line: argument parsing and exit codes only.
+
+Each command lives in its own module and calls the library layers; errors
+derived from HardbaseError become one line on standard error and an exit
+status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from hardbase import __version__
+from hardbase.cli import db, sbom, scan
+from hardbase.cli._common import console_err
+from hardbase.errors import HardbaseError
+
+app = typer.Typer(
+    name="hardbase",
+    help="Know, build and keep fresh secure container base images.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hardbase {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log more: -v info, -vv debug."),
+) -> None:
+    level = os.environ.get("HARDBASE_LOGLEVEL", "").upper() or (
+        "DEBUG" if verbose > 1 else "INFO" if verbose == 1 else "WARNING"
+    )
+    logging.basicConfig(level=level, format="hardbase: %(levelname)s: %(message)s", stream=sys.stderr)
+
+
+scan.register(app)
+sbom.register(app)
+db.register(app)
+
+
+def main() -> None:
+    """Run the command line and exit with its status."""
+    try:
+        app(standalone_mode=False)
+    except HardbaseError as error:
+        console_err.print(f"hardbase: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        console_err.print("hardbase: aborted", markup=False)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        console_err.print("hardbase: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - click reports usage errors as exceptions
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(2)
+        raise
