@@ -36,6 +36,8 @@ def _build_rootfs(suite: str, variant: str, tarball: Path, extra: list[str]) -> 
         "--quiet",
         f"--variant={variant}",
         "--mode=root",
+        # The ".partial" name has no tar suffix, so mmdebstrap would write a folder.
+        "--format=tar",
         *extra,
         suite,
         str(partial),
@@ -54,6 +56,9 @@ def cached_rootfs(suite: str, variant: str = "minbase", extra: tuple[str, ...] =
     name = f"{suite}-{variant}" + ("-" + "-".join(e.strip("-").replace("=", "_").replace(",", "_") for e in extra) if extra else "")
     tarball = CACHE / f"{name}.tar"
     with FileLock(str(CACHE / f"{name}.lock")):
+        if tarball.is_dir():
+            # A folder left by a build that ran without --format=tar.
+            shutil.rmtree(tarball)
         if not tarball.exists():
             _build_rootfs(suite, variant, tarball, list(extra))
     return tarball
