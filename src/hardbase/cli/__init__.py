@@ -52,24 +52,16 @@ db.register(app)
 
 
 def main() -> None:
-    """Run the command line and exit with its status."""
+    """Run the command line and exit with its status.
+
+    Usage errors exit with 2 (click's own handling); a HardbaseError exits with
+    its ``exit_code`` after one line on standard error, never a traceback.
+    """
     try:
-        app(standalone_mode=False)
+        app(prog_name="hardbase")
     except HardbaseError as error:
         console_err.print(f"hardbase: error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        console_err.print("hardbase: aborted", markup=False)
-        sys.exit(130)
     except KeyboardInterrupt:
         console_err.print("hardbase: interrupted", markup=False)
         sys.exit(130)
-    except Exception as error:  # noqa: BLE001 - click reports usage errors as exceptions
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(2)
-        raise

@@ -1,0 +1,135 @@
+"""The scan report for people: a header, then one section per kind of finding."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hardbase.report.scan_json import _safe
+from hardbase.scan.findings import Finding, FindingKind, Severity
+from hardbase.scan.run import ScanReport
+
+_SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.NEGLIGIBLE: "dim",
+    Severity.UNKNOWN: "magenta",
+}
+
+_SECTION_TITLES = {
+    FindingKind.VULNERABILITY: "Vulnerabilities",
+    FindingKind.PENDING_UPDATE: "Pending updates from the signed archive",
+    FindingKind.HARDENING: "Hardening",
+    FindingKind.PACKAGE_STATE: "Package states",
+}
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _header(report: ScanReport) -> Table:
+    image = report.image
+    distro = report.inventory.distro
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("Image", _safe(image.reference))
+    if image.manifest_digest:
+        grid.add_row("Digest", image.manifest_digest)
+    grid.add_row("OS", distro.pretty_name or distro.id if distro else "unknown")
+    size = human_size(image.unpacked_size)
+    if image.compressed_size:
+        size += f" unpacked, {human_size(image.compressed_size)} compressed, {image.layers} layer(s)"
+    grid.add_row("Size", size)
+    installed = len(report.inventory.installed)
+    other = len(report.inventory.packages) - installed
+    packages = f"{installed} installed"
+    if other:
+        packages += f", {other} in another state"
+    grid.add_row("Packages", packages)
+    grid.add_row("User", image.user or ("not set (root)" if image.has_config else "no config"))
+    return grid
+
+
+def _evidence(finding: Finding) -> str:
+    parts = []
+    for key, value in finding.evidence.items():
+        if isinstance(value, list | tuple):
+            shown = ", ".join(str(v) for v in value[:5])
+            if len(value) > 5:
+                shown += f" (+{len(value) - 5} more)"
+            value = shown
+        parts.append(f"{key}: {value}")
+    return _safe("; ".join(parts))
+
+
+def _section(kind: FindingKind, findings: list[Finding]) -> Table:
+    table = Table(title=f"{_SECTION_TITLES[kind]} ({len(findings)})", title_justify="left", expand=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("ID", no_wrap=True)
+    if kind in (FindingKind.VULNERABILITY, FindingKind.PENDING_UPDATE, FindingKind.PACKAGE_STATE):
+        table.add_column("Package")
+    table.add_column("Finding", ratio=3)
+    table.add_column("Fix", ratio=2)
+    for finding in findings:
+        row: list[RenderableType] = [
+            Text(str(finding.severity), style=_SEVERITY_STYLE[finding.severity]),
+            finding.rule_id,
+        ]
+        if kind in (FindingKind.VULNERABILITY, FindingKind.PENDING_UPDATE, FindingKind.PACKAGE_STATE):
+            row.append(finding.package or "")
+        body = Text(_safe(finding.title))
+        evidence = _evidence(finding)
+        if evidence:
+            body.append("\n" + evidence, style="dim")
+        row.extend([body, Text(_safe(finding.fix))])
+        table.add_row(*row)
+    return table
+
+
+def render_table(report: ScanReport, console: Console, *, show_suppressed: bool = False) -> None:
+    """Print the report on ``console``."""
+    parts: list[RenderableType] = [_header(report)]
+    for kind in (FindingKind.VULNERABILITY, FindingKind.PENDING_UPDATE, FindingKind.HARDENING, FindingKind.PACKAGE_STATE):
+        findings = [f for f in report.findings if f.kind is kind]
+        if findings:
+            parts.append(Text(""))
+            parts.append(_section(kind, findings))
+    if show_suppressed and report.suppressed:
+        table = Table(title=f"Suppressed ({len(report.suppressed)})", title_justify="left", expand=True)
+        table.add_column("ID", no_wrap=True)
+        table.add_column("Package")
+        table.add_column("Reason")
+        for item in report.suppressed:
+            table.add_row(item.finding.rule_id, item.finding.package or "", _safe(item.reason))
+        parts.extend([Text(""), table])
+    for note in report.notes:
+        parts.append(Text(f"Note: {note}", style="bold"))
+    parts.append(Text(""))
+    parts.append(Text(_summary_line(report)))
+    console.print(Group(*parts))
+
+
+def _summary_line(report: ScanReport) -> str:
+    counts = {severity: 0 for severity in Severity}
+    for finding in report.findings:
+        counts[finding.severity] += 1
+    shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), reverse=True) if n)
+    text = f"{len(report.findings)} findings" + (f" ({shown})" if shown else "")
+    if report.suppressed:
+        reasons: dict[str, int] = {}
+        for item in report.suppressed:
+            key = item.reason.split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        hidden = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+        text += f"; {len(report.suppressed)} hidden ({hidden})"
+    return text
