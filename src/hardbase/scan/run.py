@@ -18,6 +18,7 @@ from hardbase.image.model import Image
 from hardbase.image.reader import open_image
 from hardbase.packages import Inventory, read_inventory
 from hardbase.scan.findings import Finding, Severity
+from hardbase.scan.states import package_state_findings
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def scan_image(reference: str, options: ScanOptions, progress: ProgressHook | No
             report.warnings.append(f"{reference}: no os-release found; the distribution is unknown")
         if not inventory.packages:
             report.warnings.append(f"{reference}: no package database found (dpkg or apk)")
+        report.findings.extend(package_state_findings(inventory))
         if options.hardening:
             step("checking hardening")
             _run_hardening(image, inventory, report)
