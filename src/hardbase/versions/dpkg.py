@@ -1,8 +1,9 @@
-"""Debian package versions: parsing and ordering as dpkg 1.21 does them.
+"""Debian package versions: parsing and ordering as dpkg does them.
 
-A Debian version is ``[epoch:]upstream[-revision]``. Ordering follows Debian
-policy section 5.6.12 and dpkg's ``lib/dpkg/version.c``, and validation follows
-``parseversion()`` in ``lib/dpkg/parsehelp.c``.
+A Debian version is ``[epoch:]upstream[-revision]``. Ordering matches
+``dpkg --compare-versions`` (dpkg 1.21.22) and ``apt_pkg.version_compare``
+from python3-apt, which the tests use as references. Validation raises on what
+dpkg reports as an error, and also on characters that dpkg only warns about.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ _EMPTY_RUN: tuple[int, ...] = (0,)
 # compares as weight 0 against the other string's next non-digit character.
 _END: tuple[tuple[int, ...]] = (_EMPTY_RUN,)
 
-_FORMAT_HINT = "a Debian version is [epoch:]upstream[-revision], for example '1:2.36-9+deb12u4'"
+_FORMAT_HINT = "write it as [epoch:]upstream[-revision], for example '1:2.36-9+deb12u4'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +82,12 @@ def parse_dpkg(version: str) -> DpkgVersion:
     warns about it.
 
     Raises:
-        InputError: when dpkg reports the version as an error (empty, embedded
-            blanks, bad epoch, empty upstream version or revision) or when it
-            contains a character outside the allowed set: ASCII letters, digits
-            and ``.+~-:`` in the upstream version, ``.+~`` in the revision.
+        InputError: when dpkg reports the version as an error, such as an
+            empty version, embedded blanks, a bad epoch or an empty upstream
+            version or revision. Also when the version contains a character
+            outside the allowed set, which dpkg reports as a warning. The
+            allowed set is ASCII letters, digits and ``.+~-:`` in the upstream
+            version, and ASCII letters, digits and ``.+~`` in the revision.
     """
     return _parse(version)[0]
 
@@ -106,15 +109,17 @@ def compare_dpkg(a: str, b: str) -> int:
     number when ``a`` sorts after ``b``.
 
     Raises:
-        InputError: when either version is invalid, as in `parse_dpkg`.
+        InputError: when either version is invalid, as in `parse_dpkg`. This
+            includes the empty string, which ``dpkg --compare-versions`` reads
+            as "no version" and sorts before every version.
     """
     key_a = _parse(a)[1]
     key_b = _parse(b)[1]
     return (key_a > key_b) - (key_a < key_b)
 
 
-# Bounded so that a long-running process which sees many distinct versions does
-# not grow without limit. The failed parses of invalid versions are not cached.
+# Bounded so that a long-running process which parses many distinct versions
+# does not grow without limit. Invalid versions raise and are not cached.
 @functools.lru_cache(maxsize=1 << 16)
 def _parse(version: str) -> tuple[DpkgVersion, _VersionKey]:
     parsed = _split(version)
@@ -203,7 +208,7 @@ def _part_key(part: str) -> _PartKey:
 
 def _run_key(run: str) -> tuple[int, ...]:
     # The trailing 0 is the weight of the end of the run.
-    return (*(_WEIGHTS[char] for char in run), 0)
+    return (*map(_WEIGHTS.__getitem__, run), 0)
 
 
 def _number_key(digits: str) -> _NumberKey:
