@@ -47,3 +47,5 @@ class Advisory:
     """Archive or secdb repository that carries the fix (``bookworm-security``, ``main``)."""
     description: str | None = None
     aliases: tuple[str, ...] = ()
+    introduced_version: str | None = None
+    """First affected version when the source bounds the range below (OSV ``introduced``)."""
