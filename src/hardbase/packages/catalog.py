@@ -28,5 +28,8 @@ class Catalog(ABC):
         """Return True when the image holds this package manager's database."""
 
     @abstractmethod
-    def read(self, fs: FilesystemView) -> CatalogResult:
-        """Read every package record of the database."""
+    def read(self, fs: FilesystemView, *, files: bool = True) -> CatalogResult:
+        """Read every package record of the database.
+
+        With ``files`` False, ``Package.files`` stays empty and file lists are not read.
+        """

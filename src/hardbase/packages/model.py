@@ -39,6 +39,20 @@ class Distro:
         return self.codename or self.version_id
 
 
+#: Package states whose files are unpacked in the image, even if not fully configured.
+#: ``half-installed`` is kept: dpkg may have unpacked part of the files before it stopped.
+FILES_PRESENT_STATES = frozenset(
+    {
+        "installed",
+        "triggers-awaited",
+        "triggers-pending",
+        "half-configured",
+        "unpacked",
+        "half-installed",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Package:
     """One package recorded in an image's package database."""
@@ -53,20 +67,25 @@ class Package:
     source_version: str = ""
     """Version of the source package, which differs from ``version`` after a binNMU."""
     state: str = "installed"
-    """``installed`` for a package whose files are in place, else the package manager's state
-    (dpkg: ``config-files``, ``half-configured``, ``unpacked``, ...)."""
+    """``installed`` for a package that is unpacked and configured, else the package manager's
+    state (dpkg: ``config-files``, ``half-configured``, ``unpacked``, ``not-installed``, ...;
+    ``unknown`` when the record has no usable status)."""
     selection: str | None = None
-    """dpkg's selection state: ``install``, ``hold``, ``deinstall`` or ``purge``."""
+    """dpkg's selection state: ``install``, ``hold``, ``deinstall``, ``purge`` or ``unknown``."""
     files: tuple[str, ...] = ()
     """Installed paths owned by the package, absolute."""
     licenses: tuple[str, ...] = ()
+    """License names as the package records them (DEP-5 short names, apk ``L:``), unnormalized."""
     maintainer: str | None = None
     homepage: str | None = None
     description: str | None = None
     installed_size: int | None = None
     """Installed size in bytes, when recorded."""
     depends: tuple[str, ...] = ()
-    """Names of the packages this one depends on, as recorded (no versions)."""
+    """Names of the packages, virtual packages or apk provides (``so:libc.musl-x86_64.so.1``)
+    this one depends on, as recorded, without version constraints or alternatives grouping."""
+    provides: tuple[str, ...] = ()
+    """Names this package provides besides its own (dpkg ``Provides``, apk ``p:``), unversioned."""
     database: str = ""
     """Path of the database file the record came from."""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
@@ -74,7 +93,17 @@ class Package:
 
     @property
     def is_installed(self) -> bool:
+        """True for a package that is unpacked and configured (dpkg ``ii`` and ``hi``)."""
         return self.state == "installed"
+
+    @property
+    def files_present(self) -> bool:
+        """True when the package's files are in the image, configured or not.
+
+        False for ``config-files`` (only configuration files remain), ``not-installed``
+        and ``unknown``.
+        """
+        return self.state in FILES_PRESENT_STATES
 
 
 @dataclass(frozen=True)
@@ -89,4 +118,10 @@ class Inventory:
 
     @property
     def installed(self) -> tuple[Package, ...]:
+        """The packages that are unpacked and configured."""
         return tuple(p for p in self.packages if p.is_installed)
+
+    @property
+    def present(self) -> tuple[Package, ...]:
+        """The packages whose files are in the image, including half-configured ones."""
+        return tuple(p for p in self.packages if p.files_present)

@@ -51,8 +51,10 @@ def _read_release_file(fs: FilesystemView, path: str) -> str | None:
     stripped = text.strip()
     # A link flattened to a text file when an image was copied holds only its target.
     if stripped and "=" not in stripped and "\n" not in stripped and "os-release" in stripped:
-        target = stripped if stripped.startswith("/") else normalize(parent_of(path) + "/" + stripped)
-        logger.warning("%s holds the text of a link to %s; reading that file", path, target)
+        target = (
+            stripped if stripped.startswith("/") else normalize(parent_of(path) + "/" + stripped)
+        )
+        logger.info("%s holds the text of a link to %s; reading that file", path, target)
         if target != path and fs.is_file(target):
             return fs.read_text(target, _MAX_BYTES)
         return None
