@@ -25,7 +25,7 @@ INSTALLED = "/lib/apk/db/installed"
 INSTALLED_USR = "/usr/lib/apk/db/installed"
 MAX_INSTALLED_BYTES = 256 * 1024 * 1024
 
-#: Start of the version constraint in a dependency or provides entry: ``musl>=1.2``, ``so:libz.so.1=1``.
+#: Start of the version constraint in a dependency or provides entry (``musl>=1.2``).
 _CONSTRAINT = re.compile(r"[<>=~@]")
 #: An ``L:`` value written as an SPDX expression rather than a space-separated list.
 _EXPRESSION = re.compile(r"\b(AND|OR|WITH)\b|[()]")
