@@ -281,7 +281,8 @@ class ArchiveClient:
         def attempt() -> _Response:
             with self._client.stream("GET", url, headers=dict(headers)) as response:
                 _check_status(response, url)
-                content = b"".join(_limited(response.iter_bytes(), max_bytes, url))
+                too_large = VerificationError(f"{url} is larger than {max_bytes} bytes")
+                content = b"".join(_limited(response.iter_bytes(), max_bytes, too_large))
                 return _Response(response.status_code, content, dict(response.headers))
 
         return self._retry(url, attempt)
@@ -289,13 +290,18 @@ class ArchiveClient:
     def download(self, url: str, destination: IO[bytes], *, size: int) -> str:
         """Stream ``url`` into ``destination``, stopping past ``size`` bytes; return its SHA256."""
 
+        too_large = VerificationError(
+            f"{url} does not match the signed Release: larger than {size} bytes",
+            hint="the mirror is inconsistent or tampered with; retry or use another mirror",
+        )
+
         def attempt() -> str:
             destination.seek(0)
             destination.truncate()
             digest = hashlib.sha256()
             with self._client.stream("GET", url) as response:
                 _check_status(response, url)
-                for chunk in _limited(response.iter_bytes(), size, url):
+                for chunk in _limited(response.iter_bytes(), size, too_large):
                     digest.update(chunk)
                     destination.write(chunk)
             return digest.hexdigest()
@@ -332,12 +338,13 @@ def _check_status(response: httpx.Response, url: str) -> None:
         raise NetworkError(f"{url} returned HTTP {status}", hint="check the mirror URL")
 
 
-def _limited(chunks: Iterator[bytes], limit: int, url: str) -> Iterator[bytes]:
+def _limited(chunks: Iterator[bytes], limit: int, error: VerificationError) -> Iterator[bytes]:
+    """Pass ``chunks`` through, raising ``error`` once they add up to more than ``limit`` bytes."""
     received = 0
     for chunk in chunks:
         received += len(chunk)
         if received > limit:
-            raise VerificationError(f"{url} is larger than the {limit} bytes expected")
+            raise error
         yield chunk
 
 
