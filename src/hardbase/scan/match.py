@@ -57,10 +57,10 @@ _OLD_DEBIAN_CODENAMES = {"4": "etch", "5": "lenny", "6": "squeeze"}
 # Backports of Debian 5 to 7 were numbered 50, 60 and 70.
 _RELEASE_SUFFIX = re.compile(r"[+~](?:deb(?P<deb>\d+)(?:u\d+)?|bpo(?P<bpo>\d+))(?![a-z])")
 
-# End of security support, long-term support included. Sources: the Debian LTS
-# wiki page (wiki.debian.org/LTS), Alpine's release table
-# (alpinelinux.org/releases) and Ubuntu's release cycle page, as of 2025.
-# A release missing here is treated as supported.
+# End of security support, long-term support included for Debian and standard
+# support for Ubuntu. NOTE: the dates are copied from the release tables that
+# Debian, Alpine and Ubuntu publish, not fetched, so a release missing here is
+# treated as supported until this table is extended.
 END_OF_SUPPORT: Mapping[tuple[str, str], date] = {
     ("debian", "squeeze"): date(2016, 2, 29),
     ("debian", "wheezy"): date(2018, 5, 31),
@@ -103,7 +103,7 @@ _URGENCY_SEVERITY = {
 
 
 class AdvisorySource(Protocol):
-    """Where matching reads advisories from: the advisory store, or a list in tests."""
+    """Source of advisories for matching: the advisory store, or a list in tests."""
 
     def advisories_for(
         self, distro: str, release: str | None, package_names: Iterable[str]
@@ -117,7 +117,7 @@ class AdvisorySource(Protocol):
 
 
 class Verdict(enum.Enum):
-    """What matching concluded for one vulnerability in one source package."""
+    """Conclusion of matching for one vulnerability in one source package."""
 
     FIX_AVAILABLE = "fix-available"
     """Vulnerable, and the release publishes a fixed version."""
@@ -187,7 +187,7 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class _Ecosystem:
-    """How one distribution family is matched."""
+    """Matching settings of one distribution family."""
 
     feed_distro: str
     """The ``distro`` value of its advisories."""
@@ -215,7 +215,7 @@ _ALPINE = _Ecosystem(
 
 @dataclass
 class _Context:
-    """State of one matching run: the image's ecosystem and release, and what was said."""
+    """State of one matching run: the image's ecosystem and release, and the warnings so far."""
 
     ecosystem: _Ecosystem
     distro: Distro
@@ -254,7 +254,7 @@ def match_vulnerabilities(
     urgency ``unimportant`` are left out unless ``include_unimportant`` is set.
     A release missing from ``source.releases()`` produces one note and no
     findings. ``today`` (default: the current date) decides whether the release
-    is past its end of security support, which is also said in a note.
+    is past its end of security support, which is also stated in a note.
     """
     distro = inventory.distro
     if distro is None:
@@ -404,7 +404,7 @@ def _known_release(
 ) -> str | None:
     candidates = [release]
     if ecosystem is _UBUNTU and distro.version_id:
-        # OSV names Ubuntu releases by number; the tracker-style feeds by codename.
+        # A feed may name an Ubuntu release by number (22.04) instead of by codename.
         candidates.append(distro.version_id)
     for candidate in candidates:
         if candidate in known:
@@ -501,7 +501,7 @@ def _decide(
 def _decide_in_release(
     group: _SourceGroup, records: list[Advisory], context: _Context, rule_override: str | None
 ) -> Decision | None:
-    """Judge one release's records; DSA and DLA records count only without a status record."""
+    """Judge one release's records. DSA and DLA records count only when no status record exists."""
     status_records = [r for r in records if r.source not in ADVISORY_LIST_FEEDS]
     if status_records:
         return _judge(group, _preferred(status_records), context, rule_override, listed=False)
@@ -619,7 +619,7 @@ def _decision(
 ) -> Decision:
     severity = severity_from_urgency(record.urgency)
     unimportant = (record.urgency or "").strip().lower() == "unimportant"
-    # A release past its end of support is said once in the notes, not per record.
+    # A release past its end of support is stated once in the notes, not per record.
     eol_collapsed = verdict is Verdict.UNSUPPORTED and context.release_past_support
     return Decision(
         vulnerability_id=record.vulnerability_id,
