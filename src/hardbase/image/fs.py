@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 import errno
+import io
+import logging
 import os
 import stat
 from abc import ABC, abstractmethod
@@ -19,6 +21,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hardbase.errors import ImageError
+from hardbase.image.content import BlobRef, ContentStore
+
+logger = logging.getLogger(__name__)
 
 #: Symbolic links followed in one lookup before it fails, as Linux's own limit.
 MAX_SYMLINK_HOPS = 40
@@ -52,6 +57,8 @@ class FileEntry:
     link_target: str | None = None
     """Target of a symbolic link, exactly as stored."""
     mtime: int = 0
+    device: tuple[int, int] | None = None
+    """Major and minor number of a character or block device, None for other types."""
 
     @property
     def is_file(self) -> bool:
@@ -112,7 +119,12 @@ class FilesystemView(ABC):
 
     @abstractmethod
     def walk(self) -> Iterator[FileEntry]:
-        """Yield every entry of the filesystem except the root, in path order."""
+        """Yield every entry of the filesystem except the root, in path order.
+
+        Path order is depth-first with the names of each folder sorted, so a
+        folder comes right before its content (``/a``, ``/a/b``, ``/a.b``).
+        Symbolic links are yielded, never followed.
+        """
 
     def resolve(self, path: str, *, follow_last: bool = True) -> str | None:
         """Return the canonical path of ``path``, or None when a component is missing.
@@ -136,7 +148,7 @@ class FilesystemView(ABC):
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
                     raise ImageError(
-                        f"{self.label}: too many levels of symbolic links at {path}",
+                        f"{self.label}: too many levels of symbolic links at {path!r}",
                         hint="the image contains a link loop; fix the links in the image",
                     )
                 target = entry.link_target or ""
@@ -223,22 +235,25 @@ class FilesystemView(ABC):
 
 
 class TreeView(FilesystemView):
-    """A view over a merged index of layer entries whose file data lies in a work folder.
+    """A view over a merged index of layer entries whose file content lies in a pack file.
 
-    The index maps each path to its entry and, for regular files, to the blob
-    that stores its content. Blob names are opaque numbers, so no path from
-    the image ever becomes a host path.
+    The index maps each path to its entry and, for regular files, to the place
+    of its content in the work folder's pack file, so no path from the image
+    ever becomes a host path.
     """
 
     def __init__(
         self,
         entries: dict[str, FileEntry],
-        blobs: dict[str, Path],
+        children: dict[str, set[str]],
+        blobs: dict[str, BlobRef],
+        store: ContentStore,
         label: str,
     ) -> None:
         self._entries = entries
+        self._children = children
         self._blobs = blobs
-        self._children: dict[str, list[str]] | None = None
+        self._store = store
         self.label = label
 
     def _lstat_literal(self, path: str) -> FileEntry | None:
@@ -247,26 +262,28 @@ class TreeView(FilesystemView):
     def _open_literal(self, entry: FileEntry) -> BinaryIO:
         blob = self._blobs.get(entry.path)
         if blob is None:
-            # An empty regular file has no blob.
-            import io
-
+            # An empty regular file has no content in the pack file.
             return io.BytesIO(b"")
-        return blob.open("rb")
+        return self._store.open(blob)
 
     def _list_literal(self, path: str) -> list[str]:
-        if self._children is None:
-            children: dict[str, list[str]] = {}
-            for entry_path in self._entries:
-                parent, _, name = entry_path.rpartition("/")
-                children.setdefault(parent or "/", []).append(name)
-            for names in children.values():
-                names.sort()
-            self._children = children
-        return list(self._children.get(path, []))
+        return sorted(self._children.get(path, ()))
 
     def walk(self) -> Iterator[FileEntry]:
-        for path in sorted(self._entries):
-            yield self._entries[path]
+        stack = [iter(self._list_literal("/"))]
+        folders = ["/"]
+        while stack:
+            name = next(stack[-1], None)
+            if name is None:
+                stack.pop()
+                folders.pop()
+                continue
+            path = join(folders[-1], name)
+            entry = self._entries[path]
+            yield entry
+            if entry.is_dir:
+                stack.append(iter(self._list_literal(path)))
+                folders.append(path)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -283,6 +300,7 @@ def _entry_from_stat(path: str, st: os.stat_result, link_target: str | None) -> 
         stat.S_IFIFO: FileType.FIFO,
         stat.S_IFSOCK: FileType.SOCKET,
     }[fmt]
+    is_device = kind in (FileType.CHAR_DEVICE, FileType.BLOCK_DEVICE)
     return FileEntry(
         path=path,
         type=kind,
@@ -292,6 +310,7 @@ def _entry_from_stat(path: str, st: os.stat_result, link_target: str | None) -> 
         size=st.st_size if kind is FileType.FILE else 0,
         link_target=link_target,
         mtime=int(st.st_mtime),
+        device=(os.major(st.st_rdev), os.minor(st.st_rdev)) if is_device else None,
     )
 
 
@@ -316,10 +335,10 @@ class HostDirView(FilesystemView):
             return None
         except OSError as error:
             raise ImageError(
-                f"{self.label}: cannot read {path}: {error.strerror}",
+                f"{self.label}: cannot read {path!r}: {error.strerror}",
                 hint="check the folder's permissions",
             ) from error
-        target = os.readlink(self._host(path)) if stat.S_ISLNK(st.st_mode) else None
+        target = os.readlink(self._host(path)) if stat.S_ISLNK(st.st_mode) else None  # noqa: PTH115
         return _entry_from_stat(path, st, target)
 
     def _open_literal(self, entry: FileEntry) -> BinaryIO:
@@ -330,25 +349,36 @@ class HostDirView(FilesystemView):
 
     def _list_literal(self, path: str) -> list[str]:
         try:
-            return sorted(os.listdir(self._host(path)))
+            return sorted(os.listdir(self._host(path)))  # noqa: PTH208
         except OSError:
             return []
 
     def walk(self) -> Iterator[FileEntry]:
-        stack = ["/"]
+        stack = [iter(self._scan("/"))]
         while stack:
-            folder = stack.pop()
-            try:
-                scanned = sorted(os.scandir(self._host(folder)), key=lambda e: e.name)
-            except OSError:
+            item = next(stack[-1], None)
+            if item is None:
+                stack.pop()
                 continue
-            children = []
-            for item in scanned:
-                path = join(folder, item.name)
+            yield item
+            if item.is_dir:
+                stack.append(iter(self._scan(item.path)))
+
+    def _scan(self, folder: str) -> list[FileEntry]:
+        """Return the entries of one host folder sorted by name, skipping what vanished."""
+        try:
+            scanned = sorted(os.scandir(self._host(folder)), key=lambda item: item.name)
+        except OSError as error:
+            logger.warning("%s: skipped unreadable folder %r: %s", self.label, folder, error)
+            return []
+        entries = []
+        for item in scanned:
+            path = join(folder, item.name)
+            try:
                 st = item.stat(follow_symlinks=False)
-                target = os.readlink(item.path) if stat.S_ISLNK(st.st_mode) else None
-                entry = _entry_from_stat(path, st, target)
-                yield entry
-                if entry.is_dir:
-                    children.append(path)
-            stack.extend(reversed(children))
+                target = os.readlink(item.path) if stat.S_ISLNK(st.st_mode) else None  # noqa: PTH115
+            except OSError as error:
+                logger.warning("%s: skipped unreadable entry %r: %s", self.label, path, error)
+                continue
+            entries.append(_entry_from_stat(path, st, target))
+        return entries

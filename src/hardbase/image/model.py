@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from hardbase.image.fs import FilesystemView
+
+#: Called as ``progress(done, total, description)`` before each layer and once at the end.
+ProgressCallback = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)

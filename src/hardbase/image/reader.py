@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tarfile
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from hardbase.errors import ImageError
-from hardbase.image.compression import decompressed, sniff, sniff_file
+from hardbase.image.docker_archive import open_docker_archive
 from hardbase.image.fs import HostDirView
-from hardbase.image.layers import DEFAULT_MAX_UNPACKED_BYTES, TreeBuilder, _HashingReader
-from hardbase.image.model import Image, LayerInfo
-from hardbase.image.oci import OciLayout, check_digest, load_json, parse_config
+from hardbase.image.layers import DEFAULT_MAX_UNPACKED_BYTES, TreeBuilder, read_layer
+from hardbase.image.model import Image, LayerInfo, ProgressCallback
+from hardbase.image.oci import OciLayout, check_diff_ids, check_digest, load_json, parse_config
 from hardbase.image.reference import ImageReference, parse_reference
 
+__all__ = ["ProgressCallback", "open_image"]
+
 logger = logging.getLogger(__name__)
-
-#: Called with a short description of each layer as reading starts.
-ProgressCallback = Callable[[int, int, str], None]
-
-_MEDIA_COMPRESSION = {
-    "gzip": "gzip",
-    "zstd": "zstd",
-}
 
 
 def open_image(
@@ -36,33 +28,51 @@ def open_image(
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
     progress: ProgressCallback | None = None,
 ) -> Image:
-    """Open an image for reading. Close the returned Image to remove its work folder."""
+    """Open an image for reading. Close the returned Image to remove its work folder.
+
+    ``platform`` (``os/arch[/variant]``) chooses one image of a multi-platform
+    index; it defaults to the host's. ``max_unpacked_bytes`` limits the file
+    content unpacked into the work folder, a temporary folder under TMPDIR.
+    Raises ImageError, naming the image and, where one is at fault, the layer
+    and member, for anything unreadable, inconsistent or hostile; the work
+    folder is then already removed.
+    """
     ref = parse_reference(reference) if isinstance(reference, str) else reference
-    label = str(ref) if isinstance(reference, ImageReference) else reference
+    label = reference if isinstance(reference, str) else str(ref)
     if ref.transport == "dir":
         return _open_dir(ref, label)
 
     work_dir = Path(tempfile.mkdtemp(prefix="hardbase-"))
+    logger.debug("opening %s in %s", label, work_dir)
     try:
         if ref.transport == "oci":
-            return _open_oci(Path(ref.path), ref.selector, label, work_dir, platform, max_unpacked_bytes, progress)
+            return _open_oci(
+                Path(ref.path),
+                ref.selector,
+                label,
+                work_dir,
+                platform,
+                max_unpacked_bytes,
+                progress,
+            )
         if ref.transport == "docker-archive":
-            return _open_docker_archive(ref, label, work_dir, max_unpacked_bytes, progress)
+            return open_docker_archive(ref, label, work_dir, max_unpacked_bytes, progress)
         if ref.transport == "tar":
             return _open_rootfs_tar(ref, label, work_dir, max_unpacked_bytes, progress)
         if ref.transport == "docker":
             return _open_registry(ref, label, work_dir, platform, max_unpacked_bytes, progress)
+        raise ImageError(f"{label}: unsupported transport {ref.transport!r}")
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
-    shutil.rmtree(work_dir, ignore_errors=True)
-    raise ImageError(f"{label}: unsupported transport {ref.transport!r}")
 
 
 def _open_dir(ref: ImageReference, label: str) -> Image:
     root = Path(ref.path)
     if not root.is_dir():
-        raise ImageError(f"{label}: {root} is not a folder", hint="give the root filesystem's folder")
+        raise ImageError(
+            f"{label}: {str(root)!r} is not a folder", hint="give the root filesystem's folder"
+        )
     return Image(reference=label, transport="dir", fs=HostDirView(root.resolve(), label))
 
 
@@ -75,52 +85,37 @@ def _open_rootfs_tar(
 ) -> Image:
     path = Path(ref.path)
     if not path.is_file():
-        raise ImageError(f"{label}: {path} is not a file", hint="give a root filesystem tarball")
-    builder = TreeBuilder(_blob_dir(work_dir), label, max_bytes)
+        raise ImageError(
+            f"{label}: {str(path)!r} is not a file",
+            hint="give a root filesystem tarball (plain, gzip, xz, bzip2 or zstd)",
+        )
     if progress:
         progress(0, 1, path.name)
-    with path.open("rb") as raw:
-        stream = decompressed(raw, sniff_file(raw))
-        stats = _apply(builder, stream, label)
+    with TreeBuilder(work_dir, label, max_bytes) as builder, path.open("rb") as raw:
+        location = (path.resolve(), 0, path.stat().st_size)
+        layer = read_layer(builder, raw, label, location=location)
     if progress:
         progress(1, 1, path.name)
-    layer = LayerInfo(None, None, path.stat().st_size, stats.diff_id, stats.bytes, stats.members)
-    return Image(reference=label, transport="tar", fs=builder.view(), layers=(layer,), work_dir=work_dir)
+    return Image(
+        reference=label, transport="tar", fs=builder.view(), layers=(layer,), work_dir=work_dir
+    )
 
 
-def _apply(builder: TreeBuilder, stream: IO[bytes], layer_label: str) -> Any:
-    try:
-        return builder.apply_layer(stream, layer_label)
-    except (OSError, EOFError, ValueError) as error:
-        # gzip, lzma and zstandard raise these for corrupt compressed data.
-        if isinstance(error, ImageError):
-            raise
-        raise ImageError(
-            f"{layer_label}: cannot decompress the layer ({error})",
-            hint="the file is truncated or corrupt; fetch or rebuild the image again",
-        ) from error
-
-
-def _blob_dir(work_dir: Path) -> Path:
-    blobs = work_dir / "files"
-    blobs.mkdir()
-    return blobs
-
-
-def _check_diff_ids(config_diff_ids: tuple[str, ...], layers: list[LayerInfo], label: str) -> None:
-    if not config_diff_ids:
-        return
-    if len(config_diff_ids) != len(layers):
-        raise ImageError(
-            f"{label}: the config lists {len(config_diff_ids)} layers but the manifest has {len(layers)}",
-            hint="the image metadata is inconsistent; rebuild the image",
-        )
-    for index, (expected, layer) in enumerate(zip(config_diff_ids, layers, strict=True)):
-        if expected != layer.diff_id:
-            raise ImageError(
-                f"{label}: layer {index + 1} does not match the config's diff_id {expected}",
-                hint="the layer was modified after the image was built; fetch it again",
+def _layer_descriptors(manifest: dict[str, Any], label: str) -> list[tuple[str, str | None]]:
+    """Return the digest and media type of each layer a manifest lists, checked."""
+    found: list[tuple[str, str | None]] = []
+    for index, descriptor in enumerate(manifest["layers"]):
+        where = f"{label}: layer {index + 1}"
+        if not isinstance(descriptor, dict):
+            raise ImageError(f"{where}: the descriptor is not a JSON object")
+        media_type = descriptor.get("mediaType")
+        found.append(
+            (
+                check_digest(descriptor.get("digest"), where),
+                media_type if isinstance(media_type, str) else None,
             )
+        )
+    return found
 
 
 def _open_oci(
@@ -133,36 +128,40 @@ def _open_oci(
     progress: ProgressCallback | None,
 ) -> Image:
     if not root.is_dir():
-        raise ImageError(f"{label}: {root} is not a folder", hint="give an OCI image layout folder")
+        raise ImageError(
+            f"{label}: {str(root)!r} is not a folder", hint="give an OCI image layout folder"
+        )
     layout = OciLayout(root, label)
     manifest_digest, manifest = layout.select_manifest(tag, platform)
-    config_digest = check_digest(manifest["config"].get("digest"), label)
-    config = parse_config(load_json(layout.read_blob(config_digest), f"{label}: config"))
-    builder = TreeBuilder(_blob_dir(work_dir), label, max_bytes)
+    config_digest = check_digest(manifest["config"].get("digest"), f"{label}: config")
+    config = parse_config(
+        load_json(layout.read_blob(config_digest), f"{label}: config {config_digest}")
+    )
+    descriptors = _layer_descriptors(manifest, label)
+
     layers: list[LayerInfo] = []
-    descriptors = manifest["layers"]
-    for index, descriptor in enumerate(descriptors):
-        if not isinstance(descriptor, dict):
-            raise ImageError(f"{label}: layer {index + 1} descriptor is not an object")
-        digest = check_digest(descriptor.get("digest"), label)
-        layer_label = f"{label}: layer {index + 1} ({digest[:19]})"
-        if progress:
-            progress(index, len(descriptors), layer_label)
-        with layout.open_blob(digest) as raw:
-            hashed = _HashingReader(raw)
-            media_type = str(descriptor.get("mediaType", ""))
-            compression = _compression_of(media_type, raw)
-            stats = _apply(builder, decompressed(hashed, compression), layer_label)  # type: ignore[arg-type]
-            hashed.drain()
-        if "sha256:" + hashed.hash.hexdigest() != digest:
-            raise ImageError(
-                f"{layer_label}: blob content does not match its digest",
-                hint="the image was modified or corrupted; fetch it again",
-            )
-        layers.append(LayerInfo(digest, media_type, hashed.count, stats.diff_id, stats.bytes, stats.members))
+    with TreeBuilder(work_dir, label, max_bytes) as builder:
+        for index, (digest, media_type) in enumerate(descriptors):
+            layer_label = f"{label}: layer {index + 1} ({digest[:19]})"
+            if progress:
+                progress(index, len(descriptors), layer_label)
+            blob_path = layout.blob_path(digest)
+            with blob_path.open("rb") as blob:
+                location = (blob_path, 0, blob_path.stat().st_size)
+                layers.append(
+                    read_layer(
+                        builder,
+                        blob,
+                        layer_label,
+                        digest=digest,
+                        media_type=media_type,
+                        location=location,
+                    )
+                )
     if progress:
         progress(len(descriptors), len(descriptors), label)
-    _check_diff_ids(config.diff_ids, layers, label)
+
+    check_diff_ids(config.diff_ids, [layer.diff_id for layer in layers], label)
     return Image(
         reference=label,
         transport="oci",
@@ -173,134 +172,6 @@ def _open_oci(
         config_digest=config_digest,
         work_dir=work_dir,
     )
-
-
-def _compression_of(media_type: str, raw: IO[bytes]) -> str | None:
-    for suffix, name in _MEDIA_COMPRESSION.items():
-        if media_type.endswith("+" + suffix) or media_type.endswith(".tar." + suffix):
-            return name
-    # Docker's media types say "tar.gzip"; others omit it, so trust the bytes.
-    head = raw.read(6)
-    raw.seek(0)
-    return sniff(head)
-
-
-def _open_docker_archive(
-    ref: ImageReference,
-    label: str,
-    work_dir: Path,
-    max_bytes: int,
-    progress: ProgressCallback | None,
-) -> Image:
-    path = Path(ref.path)
-    if not path.is_file():
-        raise ImageError(f"{label}: {path} is not a file", hint="give the output of `docker save`")
-    with path.open("rb") as raw:
-        compression = sniff_file(raw)
-        if compression is not None:
-            # Random access into the archive needs an uncompressed copy.
-            plain = work_dir / "archive.tar"
-            with plain.open("xb") as out:
-                shutil.copyfileobj(decompressed(raw, compression), out, 1024 * 1024)
-            path = plain
-    try:
-        archive = tarfile.open(path, mode="r:")
-    except tarfile.TarError as error:
-        raise ImageError(f"{label}: not a tar archive ({error})", hint="give the output of `docker save`") from error
-    with archive:
-        return _read_docker_archive(archive, ref, label, work_dir, max_bytes, progress)
-
-
-def _archive_member(archive: tarfile.TarFile, name: str, label: str) -> IO[bytes]:
-    normalized = name.lstrip("/")
-    try:
-        member = archive.getmember(normalized)
-        handle = archive.extractfile(member)
-    except (KeyError, tarfile.TarError) as error:
-        raise ImageError(f"{label}: the archive has no member {name!r}", hint="the archive is incomplete") from error
-    if handle is None:
-        raise ImageError(f"{label}: member {name!r} is not a file")
-    return handle
-
-
-def _read_docker_archive(
-    archive: tarfile.TarFile,
-    ref: ImageReference,
-    label: str,
-    work_dir: Path,
-    max_bytes: int,
-    progress: ProgressCallback | None,
-) -> Image:
-    with _archive_member(archive, "manifest.json", label) as handle:
-        data = handle.read()
-    try:
-        import json
-
-        entries = json.loads(data)
-    except ValueError as error:
-        raise ImageError(f"{label}: manifest.json is not valid JSON ({error})") from error
-    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
-        raise ImageError(f"{label}: manifest.json lists no images")
-    entry = _select_archive_entry(entries, ref.selector, label)
-    config_name = entry.get("Config")
-    if not isinstance(config_name, str):
-        raise ImageError(f"{label}: manifest.json names no Config")
-    with _archive_member(archive, config_name, label) as handle:
-        config_bytes = handle.read()
-    config = parse_config(load_json(config_bytes, f"{label}: {config_name}"))
-    layer_names = entry.get("Layers")
-    if not isinstance(layer_names, list):
-        raise ImageError(f"{label}: manifest.json names no Layers")
-    builder = TreeBuilder(_blob_dir(work_dir), label, max_bytes)
-    layers: list[LayerInfo] = []
-    for index, name in enumerate(layer_names):
-        layer_label = f"{label}: layer {index + 1} ({name})"
-        if progress:
-            progress(index, len(layer_names), layer_label)
-        member = _archive_member(archive, str(name), label)
-        with member as raw:
-            hashed = _HashingReader(raw)
-            head = raw.read(6)
-            raw.seek(0)
-            stats = _apply(builder, decompressed(hashed, sniff(head)), layer_label)  # type: ignore[arg-type]
-            hashed.drain()
-        layers.append(LayerInfo(None, None, hashed.count, stats.diff_id, stats.bytes, stats.members))
-    if progress:
-        progress(len(layer_names), len(layer_names), label)
-    _check_diff_ids(config.diff_ids, layers, label)
-    import hashlib
-
-    tags = entry.get("RepoTags") or []
-    return Image(
-        reference=label,
-        transport="docker-archive",
-        fs=builder.view(),
-        config=config,
-        layers=tuple(layers),
-        config_digest="sha256:" + hashlib.sha256(config_bytes).hexdigest(),
-        repo_tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
-        work_dir=work_dir,
-    )
-
-
-def _select_archive_entry(entries: list[dict[str, Any]], selector: str | None, label: str) -> dict[str, Any]:
-    if selector is None:
-        if len(entries) > 1:
-            names = [", ".join(e.get("RepoTags") or ["<untagged>"]) for e in entries]
-            raise ImageError(
-                f"{label}: the archive holds {len(entries)} images",
-                hint=f"name one as docker-archive:FILE:NAME:TAG or :@INDEX; images: {'; '.join(names)}",
-            )
-        return entries[0]
-    if selector.startswith("@"):
-        try:
-            return entries[int(selector[1:])]
-        except (ValueError, IndexError) as error:
-            raise ImageError(f"{label}: no image at index {selector[1:]}") from error
-    for entry in entries:
-        if selector in (entry.get("RepoTags") or []):
-            return entry
-    raise ImageError(f"{label}: no image tagged {selector!r} in the archive")
 
 
 def _open_registry(
