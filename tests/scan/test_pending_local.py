@@ -218,7 +218,7 @@ def closed_port_url() -> str:
 
 
 def touch_later(server: Server) -> None:
-    """Date the served InRelease files a minute ahead, so If-Modified-Since sees a change."""
+    """Date the served InRelease files a minute ahead so If-Modified-Since sends them again."""
     later = time.time() + 60
     for inrelease in server.root.rglob("InRelease"):
         os.utime(inrelease, (later, later))

@@ -84,7 +84,7 @@ class IndexStatus:
 
 @dataclass(frozen=True)
 class SuiteStatus:
-    """What happened to one suite during the check."""
+    """The outcome of one suite during the check: verified or not, and the indices read."""
 
     suite: str
     kind: SuiteKind
@@ -239,7 +239,8 @@ def _setup(
         mirror = mirror or defaults[0]
         security_mirror = security_mirror or defaults[1]
         keyring = keyring or defaults[2]
-    assert mirror is not None and security_mirror is not None and keyring is not None
+    if mirror is None or security_mirror is None or keyring is None:
+        raise AssertionError("unreachable: each option is either given or defaulted")
 
     codename = distro.codename
     if not codename or not _CODENAME.match(codename):

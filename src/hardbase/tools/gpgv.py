@@ -92,7 +92,7 @@ def verify_clearsigned(data: bytes, keyring: Path) -> bytes:
 
     Raises:
         VerificationError: the signature is bad, made by no key in the keyring,
-            made with a weak hash, or the input holds no or several signed messages.
+            made with a weak hash, or the input contains no or several signed messages.
             The message carries gpgv's reason.
         InputError: the keyring is missing or unreadable by gpgv.
         ToolError: gpgv is missing, too old, or did not run.
