@@ -408,3 +408,14 @@ def test_offline_with_empty_cache_says_fetch_first(tmp_path: Path, keys: Keys) -
     assert result.findings == ()
     assert len(result.warnings) == 3
     assert all("without --offline" in warning for warning in result.warnings)
+
+
+def test_progress_counts_every_step(server: Server, keys: Keys, tmp_path: Path) -> None:
+    publish(server, keys, default_suites())
+    steps: list[tuple[str, int, int]] = []
+    scan(
+        server, keys, tmp_path, progress=lambda text, done, total: steps.append((text, done, total))
+    )
+    assert [done for _, done, _ in steps] == list(range(6))
+    assert {total for _, _, total in steps} == {6}
+    assert steps[0][0] == "verifying bookworm-security"
