@@ -1,0 +1,5 @@
+"""Allow ``python -m hardbase``."""
+
+from hardbase.cli import main
+
+main()
