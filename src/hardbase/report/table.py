@@ -60,40 +60,96 @@ def _header(report: ScanReport) -> Table:
     return grid
 
 
-def _evidence(finding: Finding) -> str:
+def _scalar_evidence(finding: Finding, limit: int = 4) -> str:
+    """Return the finding's simple evidence values (text, numbers, lists of text) on one line."""
     parts = []
     for key, value in finding.evidence.items():
+        if value is None or isinstance(value, dict):
+            continue
         if isinstance(value, list | tuple):
+            if not value or not all(isinstance(v, str | int) for v in value):
+                continue
             shown = ", ".join(str(v) for v in value[:5])
             if len(value) > 5:
                 shown += f" (+{len(value) - 5} more)"
             value = shown
         parts.append(f"{key}: {value}")
+        if len(parts) == limit:
+            break
     return _safe("; ".join(parts))
 
 
-def _section(kind: FindingKind, findings: list[Finding]) -> Table:
+def _severity(finding: Finding) -> Text:
+    return Text(str(finding.severity), style=_SEVERITY_STYLE[finding.severity])
+
+
+def _text(value: object) -> str:
+    return _safe("" if value is None else str(value))
+
+
+def _pending_section(findings: list[Finding]) -> Table:
+    table = Table(title=f"{_SECTION_TITLES[FindingKind.PENDING_UPDATE]} ({len(findings)})", title_justify="left")
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Package", min_width=12, overflow="fold")
+    for column in ("Installed", "Available", "Suite"):
+        table.add_column(column, overflow="fold")
+    for finding in findings:
+        evidence = finding.evidence
+        table.add_row(
+            _severity(finding),
+            _text(finding.package),
+            _text(evidence.get("installed_version")),
+            _text(evidence.get("available_version")),
+            _text(evidence.get("suite")),
+        )
+    return table
+
+
+def _vulnerability_section(findings: list[Finding]) -> Table:
+    table = Table(title=f"{_SECTION_TITLES[FindingKind.VULNERABILITY]} ({len(findings)})", title_justify="left")
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("Packages", min_width=12, overflow="fold")
+    table.add_column("Installed", overflow="fold")
+    table.add_column("Fixed in", overflow="fold")
+    table.add_column("Verdict (rule, record)")
+    for finding in findings:
+        evidence = finding.evidence
+        packages = evidence.get("packages") or [finding.package]
+        installed = evidence.get("installed_version") or ", ".join(evidence.get("installed_versions") or [])
+        verdict = f"{_text(evidence.get('verdict'))}\n{_text(evidence.get('rule'))}, {_text(evidence.get('record'))}"
+        table.add_row(
+            _severity(finding),
+            finding.rule_id,
+            _text(", ".join(str(p) for p in packages)),
+            _text(installed),
+            _text(evidence.get("fixed_version") or "-"),
+            Text(verdict),
+        )
+    return table
+
+
+def _generic_section(kind: FindingKind, findings: list[Finding]) -> Table:
     table = Table(title=f"{_SECTION_TITLES[kind]} ({len(findings)})", title_justify="left", expand=True)
     table.add_column("Severity", no_wrap=True)
     table.add_column("ID", no_wrap=True)
-    if kind in (FindingKind.VULNERABILITY, FindingKind.PENDING_UPDATE, FindingKind.PACKAGE_STATE):
-        table.add_column("Package")
     table.add_column("Finding", ratio=3)
     table.add_column("Fix", ratio=2)
     for finding in findings:
-        row: list[RenderableType] = [
-            Text(str(finding.severity), style=_SEVERITY_STYLE[finding.severity]),
-            finding.rule_id,
-        ]
-        if kind in (FindingKind.VULNERABILITY, FindingKind.PENDING_UPDATE, FindingKind.PACKAGE_STATE):
-            row.append(finding.package or "")
         body = Text(_safe(finding.title))
-        evidence = _evidence(finding)
+        evidence = _scalar_evidence(finding)
         if evidence:
             body.append("\n" + evidence, style="dim")
-        row.extend([body, Text(_safe(finding.fix))])
-        table.add_row(*row)
+        table.add_row(_severity(finding), finding.rule_id, body, Text(_safe(finding.fix)))
     return table
+
+
+def _section(kind: FindingKind, findings: list[Finding]) -> Table:
+    if kind is FindingKind.PENDING_UPDATE:
+        return _pending_section(findings)
+    if kind is FindingKind.VULNERABILITY:
+        return _vulnerability_section(findings)
+    return _generic_section(kind, findings)
 
 
 def render_table(report: ScanReport, console: Console, *, show_suppressed: bool = False) -> None:

@@ -230,4 +230,4 @@ def _plain(value: Any) -> Any:
 
 
 def _sort(report: ScanReport) -> None:
-    report.findings.sort(key=lambda f: (str(f.kind), -int(f.severity), f.rule_id, f.package or ""))
+    report.findings.sort(key=lambda f: (str(f.kind), -int(f.severity), f.rule_id, f.package or "", f.title))
