@@ -247,7 +247,13 @@ def _fixing_repository(repositories: Any, fixed_version: str) -> str | None:
     """Return the first repository (release, then -security) whose version has the fix."""
     from hardbase.versions.dpkg import compare_dpkg, is_valid_dpkg
 
-    if not isinstance(repositories, dict) or not is_valid_dpkg(fixed_version):
+    if not isinstance(repositories, dict):
+        return None
+    for repository, version in repositories.items():
+        # The common case needs no version parsing: a repository holds the fix itself.
+        if version == fixed_version and "-" not in repository:
+            return str(repository)
+    if not is_valid_dpkg(fixed_version):
         return None
     for repository in sorted(repositories, key=len):
         version = repositories[repository]
