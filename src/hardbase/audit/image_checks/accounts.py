@@ -89,7 +89,11 @@ class AccountDatabase:
 
 
 def read_accounts(fs: FilesystemView) -> AccountDatabase:
-    """Read and parse the account files of ``fs``; never raises for bad content."""
+    """Read and parse the account files of ``fs``.
+
+    Malformed lines are skipped and listed in ``problems``. A file that cannot be
+    read is treated as absent and listed there too.
+    """
     problems: list[str] = []
     passwd_text = _read(fs, PASSWD, problems)
     group_text = _read(fs, GROUP, problems)

@@ -1,4 +1,4 @@
-"""What every image check reads: one walk of the filesystem, file owners and accounts."""
+"""Shared input of the image checks: one walk of the filesystem, file owners and accounts."""
 
 from __future__ import annotations
 
@@ -46,9 +46,9 @@ class ImageContext:
     def owners(self) -> dict[str, str]:
         """Canonical path of each packaged file mapped to the name of its package.
 
-        Package databases record paths as the package shipped them (``/bin/su``),
-        while a merged-/usr image stores the file at ``/usr/bin/su``; keys are
-        therefore resolved through the image's folder links.
+        Package databases record paths as the package shipped them (``/bin/su``).
+        A merged-/usr image stores that file at ``/usr/bin/su``, so keys are
+        resolved through the image's folder links.
         """
         index: dict[str, str] = {}
         for package in self.inventory.packages:

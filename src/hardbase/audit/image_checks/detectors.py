@@ -50,8 +50,8 @@ class Detector:
 
     name: str
     prefilter: Callable[[bytes], bool]
-    """True when the content may hold the credential; it runs on every file, so it must
-    be a few substring searches or a regular expression that starts with a literal."""
+    """Test that returns True when the content may contain the credential. It runs on
+    every file, so it is a few substring searches or a pattern that starts with a literal."""
     find: Callable[[bytes], list[SecretMatch]]
 
 
@@ -245,8 +245,8 @@ _NETRC_COMMENT = re.compile(rb"(?m)^[ \t]*#.*$")
 
 
 def _find_netrc_passwords(data: bytes) -> list[SecretMatch]:
-    # netrc(5) is a stream of tokens; only a file whose first token is an entry
-    # keyword is taken as one, which keeps prose that mentions "password" out.
+    # netrc(5) is a stream of tokens. Only a file whose first token is an entry
+    # keyword counts as one, so prose that mentions "password" is left out.
     # Blanking comments keeps the offsets of the remaining tokens.
     text = _NETRC_COMMENT.sub(lambda m: b" " * len(m.group()), data)
     first = text.split(None, 1)
@@ -290,9 +290,9 @@ _PLACEHOLDER_STARTS = (b"$", b"<", b"{", b"%(")
 def find_url_credentials(data: bytes, *, whole_line: bool = True) -> list[SecretMatch]:
     """Return URLs that carry a user and password, as .git-credentials stores them.
 
-    With ``whole_line`` a URL counts only when it fills its line, which is the
-    format of .git-credentials; prose and configuration examples that mention
-    such URLs are left out.
+    With ``whole_line`` a URL counts only when it fills its line, as in
+    .git-credentials. Prose and configuration examples that mention such URLs
+    are then left out.
     """
     matches = []
     for found in _URL_USERINFO.finditer(data):

@@ -17,7 +17,7 @@ class Location:
 
     path: str
     """The folder, or a pattern of folders such as ``/home/*/.cache/pip``."""
-    what: str
+    description: str
     keep: tuple[str, ...] = ()
     """Regular expressions of paths that are excluded because the image needs them."""
 
@@ -28,15 +28,20 @@ class Location:
 
 @dataclass(frozen=True)
 class LocationSize:
-    """How many regular files and bytes one location holds in an image."""
+    """Number of regular files and bytes under one location of an image."""
 
     path: str
-    what: str
+    description: str
     files: int
     bytes: int
 
     def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "what": self.what, "files": self.files, "bytes": self.bytes}
+        return {
+            "path": self.path,
+            "description": self.description,
+            "files": self.files,
+            "bytes": self.bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ def measure_footprint(context: ImageContext) -> Footprint:
                 sizes[index] += entry.size
                 break
     measured = [
-        LocationSize(location.path, location.what, files[i], sizes[i])
+        LocationSize(location.path, location.description, files[i], sizes[i])
         for i, location in enumerate(locations)
     ]
     return Footprint(tuple(measured[: len(CACHES)]), tuple(measured[len(CACHES) :]))

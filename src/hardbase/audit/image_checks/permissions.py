@@ -33,7 +33,7 @@ def check_setuid(context: ImageContext) -> list[Finding]:
             runs_as.append(f"user {evidence['user'] or entry.uid}")
         if setgid:
             runs_as.append(f"group {evidence['group'] or entry.gid}")
-        bits = "setuid and setgid" if setuid and setgid else "setuid" if setuid else "setgid"
+        bits = " and ".join(name for name, on in (("setuid", setuid), ("setgid", setgid)) if on)
         findings.append(
             rules.SETUID_FILE.finding(
                 f"{bits} file {entry.path} runs as {' and '.join(runs_as)}",

@@ -36,7 +36,7 @@ class Rule:
     name: str
     """Short name of what the rule detects."""
     fix: str
-    """One line that says what to change in the image."""
+    """The change to make in the image, in one line."""
     references: tuple[str, ...] = ()
     """Benchmark items and Dockle checkpoints that the rule matches."""
 

@@ -78,9 +78,9 @@ def check_run_user(context: ImageContext, run_user: RunUser) -> list[Finding]:
     if group:
         evidence["group"] = group
     if run_user.is_root:
-        how = "uid 0" if name.isdigit() else f"{name!r} is uid 0 in {PASSWD}"
+        reason = "uid 0" if name.isdigit() else f"{name!r} is uid 0 in {PASSWD}"
         return [
-            rules.ROOT_USER.finding(f"Image runs as root: User {configured!r} ({how})", evidence)
+            rules.ROOT_USER.finding(f"Image runs as root: User {configured!r} ({reason})", evidence)
         ]
     if run_user.uid is None:
         return [
