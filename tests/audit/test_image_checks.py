@@ -674,6 +674,19 @@ def test_forge_and_slack_tokens(tmp_path: Path) -> None:
             assert token not in rendered(finding)
 
 
+def test_hostile_content_does_not_crash(tmp_path: Path) -> None:
+    items = {
+        **BASE,
+        "/srv/deep.json": b'{"auths": ' + b"[" * 50000 + b"]" * 50000 + b"}",
+        "/srv/long-line.txt": b"a" * 60000 + b"://user:pw@host\n",
+        "/srv/headers.pem": b"-----BEGIN RSA PRIVATE KEY-----\n" + b"Header: value\n" * 4000,
+    }
+    audit = run_audit(tmp_path, items)
+
+    assert [f.rule_id for f in audit.findings if f.rule_id.startswith("HB-SECRET")] == []
+    assert audit.summary.files_searched == 6
+
+
 # --- credentials in the image configuration ---------------------------------
 
 
@@ -738,3 +751,28 @@ def test_docker_config_asset_has_auth() -> None:
     document = json.loads(asset("docker-config.auths.json"))
     auth = document["auths"]["registry.internal.example"]["auth"]
     assert base64.b64decode(auth) == b"builder:r3gistryS3cret"
+
+
+def test_oci_image_config_end_to_end(tmp_path: Path) -> None:
+    imagebuild = pytest.importorskip("imagebuild", reason="tests/imagebuild.py builds OCI layouts")
+    layer = [
+        imagebuild.file("etc/passwd", asset("passwd.app-user")),
+        imagebuild.file("etc/group", asset("group.app-user")),
+    ]
+    diff_id = imagebuild.sha256(imagebuild.layer_tar(layer))
+    config = imagebuild.image_config([diff_id])
+    config["config"] = {"User": "root", "Env": ["PATH=/usr/bin", "DB_PASSWORD=oci-Pa55word"]}
+    config["history"] = [{"created_by": "RUN |1 GITHUB_TOKEN=ci-build-token /bin/sh -c make"}]
+    imagebuild.write_oci_layout(tmp_path / "layout", [layer], config=config)
+
+    with open_image(f"oci:{tmp_path / 'layout'}:latest") as image:
+        audit = audit_image(image, read_inventory(image.fs))
+
+    assert only_finding(audit, "HB-USER-001").evidence["user"] == "root"
+    env = only_finding(audit, "HB-SECRET-010")
+    assert env.evidence["variable"] == "DB_PASSWORD"
+    history = only_finding(audit, "HB-SECRET-011")
+    assert history.evidence["variable"] == "GITHUB_TOKEN"
+    for finding in audit.findings:
+        assert "oci-Pa55word" not in rendered(finding)
+        assert "ci-build-token" not in rendered(finding)

@@ -210,7 +210,7 @@ def _find_registry_auths(data: bytes) -> list[SecretMatch]:
     registries: list[str] | None
     try:
         document = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         # Truncated at the read limit or not JSON: fall back to the field pattern.
         if _DOCKER_AUTH.search(data, offset) is None:
             return []
@@ -281,8 +281,9 @@ def _find_netrc_passwords(data: bytes) -> list[SecretMatch]:
 _URL_USERINFO = re.compile(
     rb"://(?P<user>[^\s:/@]+):(?P<password>[^\s/@]+)@(?P<host>[^\s/:@?#]+)\S*"
 )
-_SCHEME_BEFORE = re.compile(rb"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)$")
-_LINE_START = re.compile(rb"[ \t]*")
+_SCHEME_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
+#: Longest URL scheme looked for; the look-back stops there, which keeps long lines linear.
+_MAX_SCHEME = 32
 #: First characters of template placeholders (``$PASSWORD``, ``<password>``, ``{{ pass }}``).
 _PLACEHOLDER_STARTS = (b"$", b"<", b"{", b"%(")
 
@@ -294,34 +295,41 @@ def find_url_credentials(data: bytes, *, whole_line: bool = True) -> list[Secret
     .git-credentials. Prose and configuration examples that mention such URLs
     are then left out.
     """
-    matches = []
+    matches: list[SecretMatch] = []
     for found in _URL_USERINFO.finditer(data):
+        if len(matches) >= MAX_MATCHES_PER_FILE:
+            break
         if found.group("password").startswith(_PLACEHOLDER_STARTS):
             continue
-        line_start = data.rfind(b"\n", 0, found.start()) + 1
-        before = data[line_start : found.start()]
-        scheme_match = _SCHEME_BEFORE.search(before)
-        if scheme_match is None:
+        scheme_start = _scheme_start(data, found.start())
+        scheme = data[scheme_start : found.start()]
+        if not scheme[:1].isalpha():
             continue
         if whole_line:
+            line_start = data.rfind(b"\n", 0, scheme_start) + 1
             line_end = data.find(b"\n", found.end())
             after = data[found.end() : len(data) if line_end < 0 else line_end]
-            lead = before[: scheme_match.start()]
-            if after.strip() or _LINE_START.fullmatch(lead) is None:
+            if data[line_start:scheme_start].strip() or after.strip():
                 continue
-        scheme = scheme_match.group("scheme").decode("ascii")
         host = found.group("host").decode("utf-8", "replace")
         matches.append(
             SecretMatch(
                 rules.URL_CREDENTIALS,
                 "url-credentials",
                 "URL with a password",
-                line_start + scheme_match.start(),
-                f"{scheme}://****:****@{host}",
-                {"scheme": scheme, "host": host},
+                scheme_start,
+                f"{scheme.decode()}://****:****@{host}",
+                {"scheme": scheme.decode(), "host": host},
             )
         )
     return matches
+
+
+def _scheme_start(data: bytes, separator: int) -> int:
+    start = separator
+    while start > 0 and separator - start < _MAX_SCHEME and data[start - 1] in _SCHEME_CHARACTERS:
+        start -= 1
+    return start
 
 
 _FORGE_TOKEN = re.compile(
