@@ -15,6 +15,7 @@ import typer
 
 from hardbase import __version__
 from hardbase.cli import db, sbom, scan
+from hardbase.cli import seccomp
 from hardbase.cli import build
 from hardbase.cli._common import console_err
 from hardbase.errors import HardbaseError
@@ -50,6 +51,7 @@ def _root(
 scan.register(app)
 sbom.register(app)
 db.register(app)
+seccomp.register(app)
 build.register(app)
 
 
