@@ -48,6 +48,8 @@ class HardeningSummary:
     """Regular files whose first bytes were searched for credentials."""
     bytes_searched: int
     binary_files_skipped: int
+    unreadable_files: int
+    """Regular files that could not be read for the credential search."""
     read_limit: int
     """Bytes read from the start of each file in the credential search."""
 
@@ -69,6 +71,7 @@ class HardeningSummary:
             "files_searched": self.files_searched,
             "bytes_searched": self.bytes_searched,
             "binary_files_skipped": self.binary_files_skipped,
+            "unreadable_files": self.unreadable_files,
             "read_limit": self.read_limit,
         }
 
@@ -140,12 +143,14 @@ def audit_image(
         files_searched=secret_scan.files_read,
         bytes_searched=secret_scan.bytes_read,
         binary_files_skipped=secret_scan.binary_files,
+        unreadable_files=secret_scan.unreadable_files,
         read_limit=read_limit,
     )
     logger.info(
-        "hardening checks of %s: %d findings, %d files searched for credentials",
+        "hardening checks of %s: %d findings, %d files searched for credentials, %d unreadable",
         image.reference,
         len(findings),
         secret_scan.files_read,
+        secret_scan.unreadable_files,
     )
     return ImageAudit(tuple(findings), summary)

@@ -82,7 +82,8 @@ def scan_files(context: ImageContext, read_limit: int = READ_LIMIT) -> SecretSca
         try:
             data = _read_text_head(context, entry, read_limit)
         except (OSError, ImageError) as error:
-            logger.info("secret scan: cannot read %s: %s", entry.path, error)
+            # Counted in the summary, so one line per file is enough at debug level.
+            logger.debug("credential search: cannot read %s: %s", entry.path, error)
             unreadable += 1
             continue
         if data is None:
