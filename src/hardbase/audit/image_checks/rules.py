@@ -1,6 +1,6 @@
 """The catalog of hardening rules for images: stable ids, severities, fixes and references.
 
-``docs/hardening.md`` lists the same rules; a test keeps the two in step.
+``docs/hardening.md`` lists the same rules, and a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ class Rule:
     """One hardening rule: what every finding with its id has in common."""
 
     id: str
-    """Stable identifier such as ``HB-USER-001``; ignore files and reports key on it."""
+    """Stable identifier such as ``HB-USER-001``, which ignore files and reports key on."""
     severity: Severity
-    """Default severity; a check may raise or lower it for a stated reason."""
+    """Default severity. Some findings differ for a documented reason, such as an encrypted key."""
     name: str
     """Short name of what the rule detects."""
     fix: str
@@ -159,14 +159,14 @@ PRIVILEGE_TOOL = Rule(
     "HB-TOOL-003",
     Severity.LOW,
     "Privilege tool present (sudo, su, doas, pkexec)",
-    "Remove the tool; a container that needs root for a step should run that step as root",
+    "Remove the tool, and run any step that needs root as root instead",
     (DOCKLE_DKL_DI_0001,),
 )
 PRIVATE_KEY = Rule(
     "HB-SECRET-001",
     Severity.HIGH,
     "Private key",
-    "Remove the key from every layer and mount it at run time as a secret; rotate it",
+    "Remove the key from every layer, mount it at run time as a secret, and rotate it",
     (CIS_4_10, DOCKLE_CIS_DI_0010),
 )
 AWS_KEY = Rule(
@@ -222,14 +222,14 @@ ENV_SECRET = Rule(
     "HB-SECRET-010",
     Severity.HIGH,
     "Secret-named variable in the image configuration's Env",
-    "Pass the value at run time (a secret mount or `--env`), not in ENV; rotate it",
+    "Pass the value at run time (a secret mount or `--env`), not in ENV, and rotate it",
     (CIS_4_10, DOCKLE_CIS_DI_0010),
 )
 HISTORY_SECRET = Rule(
     "HB-SECRET-011",
     Severity.HIGH,
     "Secret in the image history (a build argument or ENV step)",
-    "Use `RUN --mount=type=secret` instead of ARG or ENV for secrets; rotate the value",
+    "Use `RUN --mount=type=secret` instead of ARG or ENV for secrets, and rotate the value",
     (CIS_4_10, DOCKLE_CIS_DI_0010),
 )
 PACKAGE_CACHE = Rule(

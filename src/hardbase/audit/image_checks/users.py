@@ -59,8 +59,8 @@ def check_run_user(context: ImageContext, run_user: RunUser) -> list[Finding]:
     if context.config is None:
         return [
             rules.NO_CONFIG_USER.finding(
-                "No user is configured: the image has no configuration, so a container "
-                "built from it runs as root unless USER is set",
+                "No user is configured: a root filesystem without an image configuration "
+                "runs as root",
                 {"config": None, "default_user": "root", "default_uid": 0},
             )
         ]
