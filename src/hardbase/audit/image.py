@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HardeningSummary:
-    """What the hardening checks saw in an image, for the report's overview."""
+    """Overview of an image's hardening checks: counts, tools found, sizes and bytes read."""
 
     entries: int
     """Filesystem entries walked."""
