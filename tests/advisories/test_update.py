@@ -206,7 +206,7 @@ def test_killed_import_keeps_old_store(tmp_path: Path) -> None:
             break
         time.sleep(0.01)
     # The partial store exists from the copy of the old store until the final
-    # rename; the import of this document takes several seconds after the copy,
+    # rename. The import of this document takes several seconds after the copy,
     # so half a second later the writer is busy inserting records.
     time.sleep(0.5)
     assert child.poll() is None, "the import finished before it could be killed"
