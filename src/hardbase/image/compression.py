@@ -31,7 +31,7 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-#: Bytes to read for ``sniff``: one tar header, so a plain tar is told by its magic.
+#: Bytes to read for ``sniff``: one tar header, so a plain tar is recognized by its ustar magic.
 SNIFF_BYTES = 512
 
 

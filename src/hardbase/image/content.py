@@ -55,7 +55,7 @@ class ContentStore:
         return self._size
 
     def add_source(self, path: Path) -> int:
-        """Register an input file whose byte ranges hold content; return its source index.
+        """Register an input file whose byte ranges contain file content, and return its index.
 
         NOTE: content is read from the input file when opened, so changing the
         file while the image is open changes what the view returns, as for a
@@ -92,7 +92,7 @@ class ContentStore:
         return io.BufferedReader(Section(self._sources[ref.source], ref.offset, ref.size))
 
     def close_writer(self) -> None:
-        """Finish adding content; stored content stays readable until the file is removed."""
+        """Close the pack file for writing. Stored content stays readable until it is removed."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None

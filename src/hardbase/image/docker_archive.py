@@ -256,7 +256,7 @@ def _select_entry(
         if len(entries) > 1:
             names = [", ".join(_tags(entry)) or "<untagged>" for entry in entries]
             raise ImageError(
-                f"{label}: the archive holds {len(entries)} images",
+                f"{label}: the archive contains {len(entries)} images",
                 hint="name one as docker-archive:FILE:NAME:TAG or docker-archive:FILE:@INDEX; "
                 f"images: {'; '.join(names)}",
             )

@@ -67,7 +67,7 @@ _CORRUPT_HINT = "the layer is truncated or corrupt; fetch or rebuild the image a
 
 @dataclass
 class LayerStats:
-    """What one applied layer contained."""
+    """Counts and digest of one applied layer."""
 
     members: int = 0
     bytes: int = 0
@@ -297,7 +297,7 @@ class TreeBuilder:
             return
 
         if member.type == tarfile.LNKTYPE:
-            pending.hardlinks[path] = member_path(member.linkname, layer_label)
+            pending.hardlinks[path] = _hardlink_target(member, layer_label)
             pending.entries.pop(path, None)
             pending.blobs.pop(path, None)
             return
@@ -447,7 +447,8 @@ class TreeBuilder:
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
                     raise ImageError(
-                        f"{layer_label}: member {path!r} lies below a symbolic link loop",
+                        f"{layer_label}: member {path.lstrip('/')!r} lies below a symbolic "
+                        "link loop",
                         hint=_HOSTILE_HINT,
                     )
                 target = entry.link_target or ""
@@ -538,6 +539,17 @@ class TreeBuilder:
             self._blobs[target] = blob
 
 
+def _hardlink_target(member: tarfile.TarInfo, layer_label: str) -> str:
+    try:
+        return member_path(member.linkname, layer_label)
+    except ImageError as error:
+        raise ImageError(
+            f"{layer_label}: member {member.name!r} is a hard link to {member.linkname!r}, "
+            "outside the image root",
+            hint=_HOSTILE_HINT,
+        ) from error
+
+
 def _after(member: str | None) -> str:
     return f" after member {member!r}" if member is not None else ""
 
@@ -565,9 +577,9 @@ def read_layer(
     media_type: str | None = None,
     location: tuple[Path, int, int] | None = None,
 ) -> LayerInfo:
-    """Apply one layer blob (plain or compressed tar, told by its bytes) to ``builder``.
+    """Apply one layer blob (plain or compressed tar, detected from its bytes) to ``builder``.
 
-    ``blob`` must be seekable. ``location`` (file, offset, size) says where
+    ``blob`` must be seekable. ``location`` (file, offset, size) gives where
     the blob's bytes lie on disk, so a plain tar is read in place instead of
     copied. When ``digest`` is given, the whole blob is hashed and a mismatch
     raises ImageError; that check wins over any error the blob's content

@@ -197,7 +197,7 @@ class OciLayout:
                 )
             tags = [_ref_name(d) or "<untagged>" for d in chosen]
             raise ImageError(
-                f"{self.label}: the layout holds {len(chosen)} images",
+                f"{self.label}: the layout contains {len(chosen)} images",
                 hint=f"name one as oci:DIR:TAG; tags: {', '.join(tags)}",
             )
         return resolve_manifest(chosen[0], self.read_blob, wanted_platform, self.label)

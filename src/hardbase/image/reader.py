@@ -33,9 +33,9 @@ def open_image(
     ``platform`` (``os/arch[/variant]``) chooses one image of a multi-platform
     index; it defaults to the host's. ``max_unpacked_bytes`` limits the file
     content unpacked into the work folder, a temporary folder under TMPDIR.
-    Raises ImageError, naming the image and, where one is at fault, the layer
-    and member, for anything unreadable, inconsistent or hostile; the work
-    folder is then already removed.
+    Raises ImageError for anything unreadable, inconsistent or hostile. The
+    message names the image and, where one is at fault, the layer and member.
+    The work folder is removed before the error is raised.
     """
     ref = parse_reference(reference) if isinstance(reference, str) else reference
     label = reference if isinstance(reference, str) else str(ref)
