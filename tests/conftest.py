@@ -53,7 +53,11 @@ def _build_rootfs(suite: str, variant: str, tarball: Path, extra: list[str]) -> 
 def cached_rootfs(suite: str, variant: str = "minbase", extra: tuple[str, ...] = ()) -> Path:
     """Return a root filesystem tarball built by mmdebstrap, cached between test runs."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    name = f"{suite}-{variant}" + ("-" + "-".join(e.strip("-").replace("=", "_").replace(",", "_") for e in extra) if extra else "")
+    name = f"{suite}-{variant}" + (
+        "-" + "-".join(e.strip("-").replace("=", "_").replace(",", "_") for e in extra)
+        if extra
+        else ""
+    )
     tarball = CACHE / f"{name}.tar"
     with FileLock(str(CACHE / f"{name}.lock")):
         if tarball.is_dir():
@@ -74,7 +78,7 @@ def unpacked(tarball: Path) -> Path:
             partial.mkdir()
             # The tarball is our own mmdebstrap output, so a plain extraction is safe.
             with tarfile.open(tarball) as archive:
-                archive.extractall(partial, filter="fully_trusted")
+                archive.extractall(partial, filter="fully_trusted")  # noqa: S202
             partial.rename(target)
     return target
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from conftest import REPO, shared_data
 
 HARDBASE = [sys.executable, "-m", "hardbase"]
@@ -20,7 +21,13 @@ OFFLINE = ["--no-pending-updates", "--no-vulnerabilities"]
 def run(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HARDBASE_STORE": str(Path(cwd or REPO) / "no-store.db")}
     return subprocess.run(
-        [*HARDBASE, *arguments], capture_output=True, text=True, check=False, cwd=cwd, env=env, timeout=600
+        [*HARDBASE, *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+        timeout=600,
     )
 
 
@@ -51,7 +58,16 @@ def test_scan_table_names_image_and_os(bookworm_tar: Path, tmp_path: Path) -> No
 @pytest.mark.slow
 def test_scan_fail_on_threshold_exits_one(bookworm_tar: Path, tmp_path: Path) -> None:
     # A minbase root filesystem runs as root, which is a high finding.
-    result = run("scan", f"tar:{bookworm_tar}", "--format", "json", "--fail-on", "high", *OFFLINE, cwd=tmp_path)
+    result = run(
+        "scan",
+        f"tar:{bookworm_tar}",
+        "--format",
+        "json",
+        "--fail-on",
+        "high",
+        *OFFLINE,
+        cwd=tmp_path,
+    )
 
     assert result.returncode == 1
     assert json.loads(result.stdout)["summary"]["findings"] > 0
@@ -62,7 +78,14 @@ def test_scan_alpine_output_file(tmp_path: Path) -> None:
     target = tmp_path / "report.json"
 
     result = run(
-        "scan", str(tarball), "--format", "json", "--output", str(target), "--no-vulnerabilities", cwd=tmp_path
+        "scan",
+        str(tarball),
+        "--format",
+        "json",
+        "--output",
+        str(target),
+        "--no-vulnerabilities",
+        cwd=tmp_path,
     )
 
     assert result.returncode == 0, result.stderr

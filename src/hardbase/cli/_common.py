@@ -45,7 +45,9 @@ def write_output(text: str, output: Path | None) -> None:
         return
     folder = output.parent if str(output.parent) else Path()
     if not folder.is_dir():
-        raise InputError(f"--output {output}: folder {folder} does not exist", hint="create it first")
+        raise InputError(
+            f"--output {output}: folder {folder} does not exist", hint="create it first"
+        )
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", dir=folder, prefix=f".{output.name}.", delete=False
     ) as handle:
@@ -64,4 +66,6 @@ def stderr_warnings() -> Iterator[list[str]]:
     collected: list[str] = []
     yield collected
     for line in collected:
-        console_err.print(f"hardbase: warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        console_err.print(
+            f"hardbase: warning: {line}", markup=False, highlight=False, soft_wrap=True
+        )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import sys
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,8 +16,11 @@ from hardbase.cli._common import console_err, write_output
 from hardbase.errors import InputError
 from hardbase.scan.findings import Severity
 
+if TYPE_CHECKING:
+    from hardbase.scan.run import ScanReport
 
-class ScanFormat(str, Enum):
+
+class ScanFormat(StrEnum):
     table = "table"
     json = "json"
     sarif = "sarif"
@@ -24,6 +28,15 @@ class ScanFormat(str, Enum):
 
 
 DEFAULT_IGNORE_FILE = Path(".hardbase-ignore.yaml")
+
+ImageArgument = Annotated[
+    str,
+    typer.Argument(
+        help="Image reference: oci:DIR[:TAG], docker-archive:FILE, dir:PATH, tar:FILE, "
+        "docker://REF, or a path whose kind is detected.",
+        show_default=False,
+    ),
+]
 
 
 def _parse_severities(text: str | None) -> frozenset[Severity] | None:
@@ -33,26 +46,100 @@ def _parse_severities(text: str | None) -> frozenset[Severity] | None:
 
 
 def scan(
-    image: str = typer.Argument(..., help="Image reference: oci:DIR[:TAG], docker-archive:FILE, dir:PATH, tar:FILE, docker://REF or a path."),
-    output_format: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="Report format."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to FILE instead of standard output."),
-    fail_on: str | None = typer.Option(None, "--fail-on", help="Exit with status 1 when a shown finding reaches this severity (low, medium, high, critical)."),
-    platform: str | None = typer.Option(None, "--platform", help="OS/ARCH[/VARIANT] to pick from a multi-platform image."),
-    offline: bool = typer.Option(False, "--offline", help="Use cached archive indices only; fetch nothing."),
-    no_pending: bool = typer.Option(False, "--no-pending-updates", help="Skip the comparison with the signed Debian archive."),
-    no_vulnerabilities: bool = typer.Option(False, "--no-vulnerabilities", help="Skip matching against the advisory store."),
-    mirror: str | None = typer.Option(None, "--mirror", help="Debian archive URL (default http://deb.debian.org/debian)."),
-    security_mirror: str | None = typer.Option(None, "--security-mirror", help="Debian security archive URL (default http://deb.debian.org/debian-security)."),
-    keyring: Path | None = typer.Option(None, "--keyring", help="Keyring that signs the archive (default: Debian's archive keyring)."),
-    store: Path | None = typer.Option(None, "--store", envvar="HARDBASE_STORE", help="Advisory store to read (default: in the user's cache folder)."),
-    max_store_age: float = typer.Option(24.0, "--max-store-age", help="Warn when the advisory store is older than this many hours."),
-    only_fixed: bool = typer.Option(False, "--only-fixed", help="Show only vulnerabilities that have a fix."),
-    severity: str | None = typer.Option(None, "--severity", help="Show only these severities, comma-separated."),
-    ignore_file: Path | None = typer.Option(None, "--ignore-file", help="Ignore file (default: .hardbase-ignore.yaml when present)."),
-    vex: list[Path] = typer.Option([], "--vex", help="OpenVEX document whose not_affected and fixed statements hide findings; repeatable."),
-    show_suppressed: bool = typer.Option(False, "--show-suppressed", help="List hidden findings with the reason."),
-    include_unimportant: bool = typer.Option(False, "--include-unimportant", help="Show issues Debian rates unimportant."),
-    max_unpacked_size: int = typer.Option(32, "--max-unpacked-size", help="Largest unpacked image to read, in GiB."),
+    image: ImageArgument,
+    output_format: Annotated[
+        ScanFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = ScanFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to FILE instead of standard output."),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit with status 1 when a shown finding reaches this severity "
+            "(negligible, low, medium, high, critical).",
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", help="OS/ARCH[/VARIANT] to pick from a multi-platform image."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use cached archive indices only; fetch nothing.")
+    ] = False,
+    no_pending: Annotated[
+        bool,
+        typer.Option(
+            "--no-pending-updates", help="Skip the comparison with the signed Debian archive."
+        ),
+    ] = False,
+    no_vulnerabilities: Annotated[
+        bool,
+        typer.Option("--no-vulnerabilities", help="Skip matching against the advisory store."),
+    ] = False,
+    mirror: Annotated[
+        str | None,
+        typer.Option("--mirror", help="Archive URL (default: http://deb.debian.org/debian)."),
+    ] = None,
+    security_mirror: Annotated[
+        str | None,
+        typer.Option(
+            "--security-mirror",
+            help="Security archive URL (default: http://deb.debian.org/debian-security).",
+        ),
+    ] = None,
+    keyring: Annotated[
+        Path | None,
+        typer.Option("--keyring", help="Keyring that signs the archive (default: Debian's)."),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            envvar="HARDBASE_STORE",
+            help="Advisory store to read (default: advisories.db in the user's cache folder).",
+        ),
+    ] = None,
+    max_store_age: Annotated[
+        float,
+        typer.Option(
+            "--max-store-age", min=0.0, help="Warn when the advisory store is older, in hours."
+        ),
+    ] = 24.0,
+    only_fixed: Annotated[
+        bool, typer.Option("--only-fixed", help="Show only vulnerabilities that have a fix.")
+    ] = False,
+    severity: Annotated[
+        str | None,
+        typer.Option("--severity", help="Show only these severities, comma-separated."),
+    ] = None,
+    ignore_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ignore-file", help="Ignore file (default: .hardbase-ignore.yaml when present)."
+        ),
+    ] = None,
+    vex: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--vex",
+            help="OpenVEX document whose not_affected and fixed statements hide findings; "
+            "repeatable.",
+        ),
+    ] = None,
+    show_suppressed: Annotated[
+        bool, typer.Option("--show-suppressed", help="List hidden findings with the reason.")
+    ] = False,
+    include_unimportant: Annotated[
+        bool,
+        typer.Option("--include-unimportant", help="Show issues Debian rates unimportant."),
+    ] = False,
+    max_unpacked_size: Annotated[
+        int,
+        typer.Option("--max-unpacked-size", min=1, help="Largest unpacked image to read, in GiB."),
+    ] = 32,
 ) -> None:
     """Scan an image: packages, hardening, pending updates and vulnerabilities."""
     from hardbase.scan.run import ScanOptions, scan_image
@@ -62,7 +149,7 @@ def scan(
         ignore_file = DEFAULT_IGNORE_FILE
     elif ignore_file is not None and not ignore_file.is_file():
         raise InputError(f"--ignore-file {ignore_file}: no such file", hint="check the path")
-    for document in vex:
+    for document in vex or []:
         if not document.is_file():
             raise InputError(f"--vex {document}: no such file", hint="check the path")
     options = ScanOptions(
@@ -80,43 +167,51 @@ def scan(
         only_fixed=only_fixed,
         severities=_parse_severities(severity),
         ignore_file=ignore_file,
-        vex_files=tuple(vex),
+        vex_files=tuple(vex or ()),
     )
-    interactive = output_format is ScanFormat.table and console_err.is_terminal
-    if interactive:
+    if output_format is ScanFormat.table and console_err.is_terminal:
         with console_err.status("scanning") as status:
-            report = scan_image(image, options, progress=lambda message: status.update(message))
+            report = scan_image(image, options, progress=status.update)
     else:
         report = scan_image(image, options)
     for warning in report.warnings:
-        console_err.print(f"hardbase: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+        console_err.print(
+            f"hardbase: warning: {warning}", markup=False, highlight=False, soft_wrap=True
+        )
 
-    if output_format is ScanFormat.table:
-        if output is None:
-            from hardbase.report.table import render_table
-
-            render_table(report, Console(), show_suppressed=show_suppressed)
-        else:
-            from hardbase.report.table import render_table
-
-            buffer = io.StringIO()
-            render_table(report, Console(file=buffer, width=120, no_color=True), show_suppressed=show_suppressed)
-            write_output(buffer.getvalue(), output)
-    elif output_format is ScanFormat.json:
-        from hardbase.report.scan_json import render_json
-
-        write_output(render_json(report), output)
-    elif output_format is ScanFormat.sarif:
-        from hardbase.report.sarif import render_sarif
-
-        write_output(render_sarif(report), output)
-    else:
-        from hardbase.report.cyclonedx_vex import render_cyclonedx_vex
-
-        write_output(render_cyclonedx_vex(report), output)
-
+    write_output(_render(report, output_format, output, show_suppressed), output)
     if threshold is not None and any(f.severity >= threshold for f in report.findings):
         sys.exit(1)
+
+
+def _render(
+    report: ScanReport, output_format: ScanFormat, output: Path | None, show_suppressed: bool
+) -> str:
+    if output_format is ScanFormat.table:
+        from hardbase.report.table import render_table
+
+        buffer = io.StringIO()
+        # A terminal gets colours and its own width; a file or pipe gets plain text.
+        terminal = output is None and sys.stdout.isatty()
+        console = Console(
+            file=buffer,
+            force_terminal=terminal,
+            no_color=not terminal,
+            width=None if terminal else 120,
+        )
+        render_table(report, console, show_suppressed=show_suppressed)
+        return buffer.getvalue()
+    if output_format is ScanFormat.json:
+        from hardbase.report.scan_json import render_json
+
+        return render_json(report)
+    if output_format is ScanFormat.sarif:
+        from hardbase.report.sarif import render_sarif
+
+        return render_sarif(report)
+    from hardbase.report.cyclonedx_vex import render_cyclonedx_vex
+
+    return render_cyclonedx_vex(report)
 
 
 def register(app: typer.Typer) -> None:

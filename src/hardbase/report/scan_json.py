@@ -94,7 +94,9 @@ def scan_to_dict(report: ScanReport) -> dict[str, Any]:
 
 
 def render_json(report: ScanReport) -> str:
-    text = json.dumps(scan_to_dict(report), indent=2, sort_keys=False, default=str, ensure_ascii=False)
+    text = json.dumps(
+        scan_to_dict(report), indent=2, sort_keys=False, default=str, ensure_ascii=False
+    )
     return _safe(text) + "\n"
 
 

@@ -48,7 +48,9 @@ def _header(report: ScanReport) -> Table:
     grid.add_row("OS", distro.pretty_name or distro.id if distro else "unknown")
     size = human_size(image.unpacked_size)
     if image.compressed_size:
-        size += f" unpacked, {human_size(image.compressed_size)} compressed, {image.layers} layer(s)"
+        size += (
+            f" unpacked, {human_size(image.compressed_size)} compressed, {image.layers} layer(s)"
+        )
     grid.add_row("Size", size)
     installed = len(report.inventory.installed)
     other = len(report.inventory.packages) - installed
@@ -88,7 +90,10 @@ def _text(value: object) -> str:
 
 
 def _pending_section(findings: list[Finding]) -> Table:
-    table = Table(title=f"{_SECTION_TITLES[FindingKind.PENDING_UPDATE]} ({len(findings)})", title_justify="left")
+    table = Table(
+        title=f"{_SECTION_TITLES[FindingKind.PENDING_UPDATE]} ({len(findings)})",
+        title_justify="left",
+    )
     table.add_column("Severity", no_wrap=True)
     table.add_column("Package", min_width=12, overflow="fold")
     for column in ("Installed", "Available", "Suite"):
@@ -106,7 +111,10 @@ def _pending_section(findings: list[Finding]) -> Table:
 
 
 def _vulnerability_section(findings: list[Finding]) -> Table:
-    table = Table(title=f"{_SECTION_TITLES[FindingKind.VULNERABILITY]} ({len(findings)})", title_justify="left")
+    table = Table(
+        title=f"{_SECTION_TITLES[FindingKind.VULNERABILITY]} ({len(findings)})",
+        title_justify="left",
+    )
     table.add_column("Severity", no_wrap=True)
     table.add_column("ID", no_wrap=True)
     table.add_column("Packages", min_width=12, overflow="fold")
@@ -116,8 +124,11 @@ def _vulnerability_section(findings: list[Finding]) -> Table:
     for finding in findings:
         evidence = finding.evidence
         packages = evidence.get("packages") or [finding.package]
-        installed = evidence.get("installed_version") or ", ".join(evidence.get("installed_versions") or [])
-        verdict = f"{_text(evidence.get('verdict'))}\n{_text(evidence.get('rule'))}, {_text(evidence.get('record'))}"
+        installed = evidence.get("installed_version") or ", ".join(
+            evidence.get("installed_versions") or []
+        )
+        rule_and_record = f"{_text(evidence.get('rule'))}, {_text(evidence.get('record'))}"
+        verdict = f"{_text(evidence.get('verdict'))}\n{rule_and_record}"
         table.add_row(
             _severity(finding),
             finding.rule_id,
@@ -130,7 +141,9 @@ def _vulnerability_section(findings: list[Finding]) -> Table:
 
 
 def _generic_section(kind: FindingKind, findings: list[Finding]) -> Table:
-    table = Table(title=f"{_SECTION_TITLES[kind]} ({len(findings)})", title_justify="left", expand=True)
+    table = Table(
+        title=f"{_SECTION_TITLES[kind]} ({len(findings)})", title_justify="left", expand=True
+    )
     table.add_column("Severity", no_wrap=True)
     table.add_column("ID", no_wrap=True)
     table.add_column("Finding", ratio=3)
@@ -155,13 +168,20 @@ def _section(kind: FindingKind, findings: list[Finding]) -> Table:
 def render_table(report: ScanReport, console: Console, *, show_suppressed: bool = False) -> None:
     """Print the report on ``console``."""
     parts: list[RenderableType] = [_header(report)]
-    for kind in (FindingKind.VULNERABILITY, FindingKind.PENDING_UPDATE, FindingKind.HARDENING, FindingKind.PACKAGE_STATE):
+    for kind in (
+        FindingKind.VULNERABILITY,
+        FindingKind.PENDING_UPDATE,
+        FindingKind.HARDENING,
+        FindingKind.PACKAGE_STATE,
+    ):
         findings = [f for f in report.findings if f.kind is kind]
         if findings:
             parts.append(Text(""))
             parts.append(_section(kind, findings))
     if show_suppressed and report.suppressed:
-        table = Table(title=f"Suppressed ({len(report.suppressed)})", title_justify="left", expand=True)
+        table = Table(
+            title=f"Suppressed ({len(report.suppressed)})", title_justify="left", expand=True
+        )
         table.add_column("ID", no_wrap=True)
         table.add_column("Package")
         table.add_column("Reason")

@@ -25,7 +25,7 @@ class Severity(enum.IntEnum):
 
     @classmethod
     def parse(cls, text: str) -> Severity:
-        """Return the severity named by ``text`` (case-insensitive), raising InputError if unknown."""
+        """Return the severity named by ``text``, ignoring case; raise InputError if unknown."""
         try:
             return cls[text.strip().upper()]
         except KeyError as error:

@@ -122,11 +122,15 @@ def summarize(image: Image) -> ImageSummary:
 ProgressHook = Callable[[str], None]
 
 
-def scan_image(reference: str, options: ScanOptions, progress: ProgressHook | None = None) -> ScanReport:
+def scan_image(
+    reference: str, options: ScanOptions, progress: ProgressHook | None = None
+) -> ScanReport:
     """Open ``reference`` and run every enabled check on it."""
     step = progress or (lambda _message: None)
     step("reading image")
-    with open_image(reference, platform=options.platform, max_unpacked_bytes=options.max_unpacked_bytes) as image:
+    with open_image(
+        reference, platform=options.platform, max_unpacked_bytes=options.max_unpacked_bytes
+    ) as image:
         inventory = read_inventory(image.fs)
         report = ScanReport(image=summarize(image), inventory=inventory)
         report.warnings.extend(inventory.warnings)
@@ -159,7 +163,9 @@ def _run_hardening(image: Image, inventory: Inventory, report: ScanReport) -> No
 def _run_pending(inventory: Inventory, options: ScanOptions, report: ScanReport) -> None:
     distro = inventory.distro
     if distro is None or distro.family != "debian":
-        report.checks["pending-updates"] = "skipped: only Debian-family images have a signed archive to compare"
+        report.checks["pending-updates"] = (
+            "skipped: only Debian-family images have a signed archive to compare"
+        )
         return
     from hardbase.scan.pending import check_pending_updates
 
@@ -184,7 +190,8 @@ def _run_vulnerabilities(inventory: Inventory, options: ScanOptions, report: Sca
     path = options.store or default_store_path()
     if not path.exists():
         report.checks["vulnerabilities"] = (
-            f"skipped: no advisory store at {path}; run `hardbase db update` or `hardbase db import`"
+            f"skipped: no advisory store at {path}; "
+            "run `hardbase db update` or `hardbase db import`"
         )
         report.warnings.append(report.checks["vulnerabilities"].removeprefix("skipped: "))
         return
@@ -195,7 +202,9 @@ def _run_vulnerabilities(inventory: Inventory, options: ScanOptions, report: Sca
             report.warnings.append(
                 f"the advisory store {path} is {hours} hours old; run `hardbase db update`"
             )
-        result = match_vulnerabilities(inventory, store, include_unimportant=options.include_unimportant)
+        result = match_vulnerabilities(
+            inventory, store, include_unimportant=options.include_unimportant
+        )
     report.notes.extend(result.notes)
     report.warnings.extend(result.warnings)
     report.findings.extend(result.findings)
@@ -230,4 +239,6 @@ def _plain(value: Any) -> Any:
 
 
 def _sort(report: ScanReport) -> None:
-    report.findings.sort(key=lambda f: (str(f.kind), -int(f.severity), f.rule_id, f.package or "", f.title))
+    report.findings.sort(
+        key=lambda f: (str(f.kind), -int(f.severity), f.rule_id, f.package or "", f.title)
+    )

@@ -16,7 +16,7 @@ _STATE_TEXT = {
 
 
 def package_state_findings(inventory: Inventory) -> list[Finding]:
-    """Return one finding per package whose state or selection is not plain install-and-installed."""
+    """Return one finding per dpkg package whose status is not ``install ok installed``."""
     findings = []
     for package in inventory.packages:
         if package.ecosystem != "deb":
@@ -31,18 +31,34 @@ def _finding(package: Package) -> Finding:
     status = f"{package.selection or '?'} ok {package.state}"
     if package.state == "installed" and package.selection == "hold":
         rule, title = "HB-PKG-HOLD", f"{package.name} is on hold: apt will not upgrade it"
-        severity, fix = Severity.LOW, f"unhold it (apt-mark unhold {package.name}) so security updates apply"
+        severity, fix = (
+            Severity.LOW,
+            f"unhold it (apt-mark unhold {package.name}) so security updates apply",
+        )
     elif package.state == "installed":
-        rule, title = "HB-PKG-DEINSTALL", f"{package.name} is marked for removal ({package.selection})"
-        severity, fix = Severity.LOW, f"remove {package.name} in the image build, or mark it install"
+        rule, title = (
+            "HB-PKG-DEINSTALL",
+            f"{package.name} is marked for removal ({package.selection})",
+        )
+        severity, fix = (
+            Severity.LOW,
+            f"remove {package.name} in the image build, or mark it install",
+        )
     elif package.state == "config-files":
         rule = "HB-PKG-CONFIG-FILES"
         title = f"{package.name} is {_STATE_TEXT['config-files']}; it is not counted as installed"
-        severity, fix = Severity.NEGLIGIBLE, f"purge it in the image build (dpkg --purge {package.name})"
+        severity, fix = (
+            Severity.NEGLIGIBLE,
+            f"purge it in the image build (dpkg --purge {package.name})",
+        )
     else:
         rule = "HB-PKG-BROKEN"
-        title = f"{package.name} is {_STATE_TEXT.get(package.state, package.state)}; it is not counted as installed"
-        severity, fix = Severity.MEDIUM, f"fix or remove {package.name} in the image build (dpkg --configure -a)"
+        state = _STATE_TEXT.get(package.state, package.state)
+        title = f"{package.name} is {state}; it is not counted as installed"
+        severity, fix = (
+            Severity.MEDIUM,
+            f"fix or remove {package.name} in the image build (dpkg --configure -a)",
+        )
     return Finding(
         rule_id=rule,
         kind=FindingKind.PACKAGE_STATE,

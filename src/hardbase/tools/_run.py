@@ -28,7 +28,9 @@ def require(tool: str) -> str:
     found = shutil.which(tool)
     if found is None:
         package = PACKAGES.get(tool, tool)
-        raise ToolError(f"{tool} not found on PATH", hint=f"install it with: apt-get install {package}")
+        raise ToolError(
+            f"{tool} not found on PATH", hint=f"install it with: apt-get install {package}"
+        )
     return found
 
 
@@ -56,7 +58,9 @@ def run(
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise ToolError(f"{tool} timed out after {timeout} s", hint="retry, or check the network") from error
+        raise ToolError(
+            f"{tool} timed out after {timeout} s", hint="retry, or check the network"
+        ) from error
     if check and completed.returncode != 0:
         message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         last = message[-1] if message else f"exit status {completed.returncode}"
