@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from packageurl import PackageURL
-
 from hardbase.advisories.model import Advisory, AdvisoryStatus
 from hardbase.packages.model import Distro, Inventory, Package
 from hardbase.packages.osrelease import DEBIAN_CODENAMES
@@ -338,26 +336,15 @@ def severity_from_urgency(urgency: str | None) -> Severity:
 
 
 def package_purl(package: Package, distro: Distro | None) -> str:
-    """Return the package URL of an installed package (``pkg:deb/debian/…``, ``pkg:apk/…``)."""
-    namespace = distro.id if distro is not None else None
-    qualifiers: dict[str, str] = {}
-    if package.architecture:
-        qualifiers["arch"] = package.architecture
-    if package.source_name and package.source_name != package.name:
-        source = package.source_name
-        if package.source_version and package.source_version != package.version:
-            source += f"@{package.source_version}"
-        qualifiers["upstream"] = source
-    if distro is not None and distro.version_id:
-        qualifiers["distro"] = f"{distro.id}-{distro.version_id}"
-    purl = PackageURL(
-        type=package.ecosystem,
-        namespace=namespace,
-        name=package.name,
-        version=package.version,
-        qualifiers=qualifiers or None,
-    )
-    return str(purl.to_string())
+    """Return the package URL of an installed package (``pkg:deb/debian/…``, ``pkg:apk/…``).
+
+    It is the purl the SBOM writers use as ``bom-ref``, so VEX statements and
+    CycloneDX ``affects`` entries name the same packages as the findings.
+    """
+    # Imported here because the purl form belongs to the SBOM writers' module.
+    from hardbase.report.purl import package_url
+
+    return str(package_url(package, distro).to_string())
 
 
 def record_name(advisory: Advisory) -> str:
