@@ -221,6 +221,15 @@ def _run_triage(options: ScanOptions, report: ScanReport) -> None:
             severities=options.severities,
             ignore_file=options.ignore_file,
             vex_files=options.vex_files,
+            image_ids=tuple(
+                value
+                for value in (
+                    report.image.reference,
+                    report.image.manifest_digest,
+                    report.image.config_digest,
+                )
+                if value
+            ),
         ),
     )
     report.findings = list(triage.shown)
