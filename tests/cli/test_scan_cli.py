@@ -57,20 +57,39 @@ def test_scan_table_names_image_and_os(bookworm_tar: Path, tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_scan_fail_on_threshold_exits_one(bookworm_tar: Path, tmp_path: Path) -> None:
-    # A minbase root filesystem runs as root, which is a high finding.
+    # A minbase root filesystem has setuid files, which are medium findings.
     result = run(
         "scan",
         f"tar:{bookworm_tar}",
         "--format",
         "json",
         "--fail-on",
-        "high",
+        "medium",
         *OFFLINE,
         cwd=tmp_path,
     )
 
     assert result.returncode == 1
-    assert json.loads(result.stdout)["summary"]["findings"] > 0
+    severities = {f["severity"] for f in json.loads(result.stdout)["findings"]}
+    assert "medium" in severities
+
+
+@pytest.mark.slow
+def test_scan_fail_on_unreached_exits_zero(bookworm_tar: Path, tmp_path: Path) -> None:
+    result = run(
+        "scan",
+        f"tar:{bookworm_tar}",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+        *OFFLINE,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    severities = {f["severity"] for f in json.loads(result.stdout)["findings"]}
+    assert "critical" not in severities
 
 
 def test_scan_alpine_output_file(tmp_path: Path) -> None:
