@@ -17,6 +17,7 @@ from hardbase import __version__
 from hardbase.cli import db, sbom, scan
 from hardbase.cli import seccomp
 from hardbase.cli import build
+from hardbase.cli import audit
 from hardbase.cli._common import console_err
 from hardbase.errors import HardbaseError
 
@@ -52,6 +53,7 @@ scan.register(app)
 sbom.register(app)
 db.register(app)
 seccomp.register(app)
+audit.register(app)
 build.register(app)
 
 
