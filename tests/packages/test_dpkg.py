@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO, shared_data
 from hardbase.image.fs import HostDirView
 from hardbase.packages import Inventory, read_inventory
-from hardbase.packages.dpkg import STATUS_D, parse_status, relation_names
+from hardbase.packages.dpkg import STATUS_D, iter_stanzas, parse_status, relation_names
 
 DISTROLESS = REPO / "tests" / "assets" / "packages" / "distroless"
 
@@ -218,3 +218,18 @@ def test_bookworm_files_skipped_on_request(bookworm_dir: Path) -> None:
 
     assert all(p.files == () for p in inventory.packages)
     assert any(p.licenses for p in inventory.packages)
+
+
+def test_iter_stanzas_deb822_rules() -> None:
+    text = (
+        "Package: a\nDescription: short\n long line\n .\n"
+        "   \n"
+        "package: b\nVERSION: 1\nnot a field line\n\n\n"
+    )
+
+    stanzas = list(iter_stanzas(text))
+
+    assert stanzas == [
+        {"package": "a", "description": "short\nlong line\n."},
+        {"package": "b", "version": "1"},
+    ]

@@ -6,15 +6,17 @@ including removed packages whose configuration files remain
 each package's control file in ``status.d/NAME`` instead, with its
 ``md5sums`` beside it and no ``Status`` field: those packages are unpacked
 by construction.
+
+Stanzas are split with a small deb822 reader rather than python-debian's
+Deb822, whose import and parsing took most of the catalog's time in
+``hardbase sbom`` (about 20 ms to 80 ms per run on a 2-core machine).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-
-from debian.deb822 import Deb822
+from collections.abc import Iterator
 
 from hardbase.image.fs import FilesystemView
 from hardbase.packages.catalog import Catalog, CatalogResult
@@ -88,8 +90,7 @@ def _read_database(
     text = fs.read_bytes(path).decode("utf-8", errors="replace")
     in_status_d = path.startswith(STATUS_D + "/")
     packages = []
-    stanzas = Deb822.iter_paragraphs(io.StringIO(text), use_apt_pkg=False)
-    for number, stanza in enumerate(stanzas, start=1):
+    for number, stanza in enumerate(iter_stanzas(text), start=1):
         package = _package(fs, stanza, path, in_status_d, warnings, with_files)
         if package is None:
             if not _is_purged_leftover(stanza):
@@ -99,9 +100,36 @@ def _read_database(
     return packages
 
 
-def _is_purged_leftover(stanza: Deb822) -> bool:
+def iter_stanzas(text: str) -> Iterator[dict[str, str]]:
+    """Yield the stanzas of a deb822 text (dpkg's status file) as ``{field: value}``.
+
+    Field names are matched case-insensitively as deb822 requires, so the keys are
+    lower case. Continuation lines are joined to their field with newlines, their
+    leading space removed; lines that are neither a field nor a continuation are skipped.
+    """
+    fields: dict[str, str] = {}
+    name: str | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                yield fields
+            fields, name = {}, None
+            continue
+        if line[0] in " \t":
+            if name is not None:
+                fields[name] += "\n" + line[1:]
+            continue
+        key, separator, value = line.partition(":")
+        if separator and key.strip():
+            name = key.strip().lower()
+            fields[name] = value.strip()
+    if fields:
+        yield fields
+
+
+def _is_purged_leftover(stanza: dict[str, str]) -> bool:
     # dpkg keeps "purge ok not-installed" stanzas without a Version for packages that are gone.
-    return bool(stanza.get("Package")) and stanza.get("Status", "").endswith(" not-installed")
+    return bool(stanza.get("package")) and stanza.get("status", "").endswith(" not-installed")
 
 
 def parse_status(value: str | None, in_status_d: bool) -> tuple[str | None, str]:
@@ -125,28 +153,28 @@ def parse_status(value: str | None, in_status_d: bool) -> tuple[str | None, str]
 
 def _package(
     fs: FilesystemView,
-    stanza: Deb822,
+    stanza: dict[str, str],
     database: str,
     in_status_d: bool,
     warnings: list[str],
     with_files: bool,
 ) -> Package | None:
-    name = stanza.get("Package", "").strip()
-    version = stanza.get("Version", "").strip()
+    name = stanza.get("package", "").strip()
+    version = stanza.get("version", "").strip()
     if not name or not version:
         return None
-    status = stanza.get("Status")
+    status = stanza.get("status")
     selection, state = parse_status(status, in_status_d)
     if status is not None and state == "unknown":
         warnings.append(f"{database}: package {name} has an unreadable Status {status!r}")
 
     source_name, source_version = name, version
-    match = _SOURCE.match(stanza.get("Source", ""))
+    match = _SOURCE.match(stanza.get("source", ""))
     if match:
         source_name = match.group("name")
         source_version = match.group("version") or version
-    architecture = stanza.get("Architecture", "").strip() or None
-    size = stanza.get("Installed-Size", "").strip()
+    architecture = stanza.get("architecture", "").strip() or None
+    size = stanza.get("installed-size", "").strip()
 
     files: tuple[str, ...] = ()
     licenses: tuple[str, ...] = ()
@@ -168,12 +196,12 @@ def _package(
         selection=selection,
         files=files,
         licenses=licenses,
-        maintainer=stanza.get("Maintainer"),
-        homepage=stanza.get("Homepage"),
-        description=(stanza.get("Description") or "").split("\n")[0] or None,
+        maintainer=stanza.get("maintainer"),
+        homepage=stanza.get("homepage"),
+        description=(stanza.get("description") or "").split("\n")[0] or None,
         installed_size=int(size) * 1024 if size.isdigit() else None,
-        depends=relation_names(stanza.get("Pre-Depends", ""), stanza.get("Depends", "")),
-        provides=relation_names(stanza.get("Provides", "")),
+        depends=relation_names(stanza.get("pre-depends", ""), stanza.get("depends", "")),
+        provides=relation_names(stanza.get("provides", "")),
         database=database,
         extra={"Status": status} if status is not None else {},
     )
