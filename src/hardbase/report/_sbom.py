@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from hardbase.image.model import Image
 from hardbase.packages.model import Inventory, Package
@@ -22,8 +24,8 @@ _DEBIAN_VERSIONED = re.compile(
 )
 #: Operators of Debian license expressions (``GPL-2+ or Artistic``), lower case in DEP-5.
 _DEBIAN_OPERATOR = re.compile(r"\s+(or|and)\s+", re.IGNORECASE)
-#: Identifiers and operators of an SPDX expression, without its parentheses.
-_EXPRESSION_WORDS = re.compile(r"[^\s()]+")
+#: Tokens of an SPDX expression: parentheses, and identifiers or operators.
+_EXPRESSION_TOKENS = re.compile(r"[()]|[^\s()]+")
 
 
 @dataclass(frozen=True)
@@ -133,20 +135,67 @@ def spdx_license(text: str) -> str | None:
 
 
 def _is_listed_expression(expression: str) -> bool:
-    from cyclonedx.spdx import fixup_id, is_expression
+    """Return True for an SPDX license expression whose identifiers are all SPDX-listed.
 
-    # license-expression accepts aliases such as "GPL" that are not SPDX identifiers, so
-    # every identifier is checked against the SPDX list as well.
-    words = _EXPRESSION_WORDS.findall(expression)
-    identifiers = [word for word in words if word not in ("AND", "OR", "WITH")]
-    if not identifiers or any(fixup_id(word) != word for word in identifiers):
-        return False
-    return bool(is_expression(expression))
+    The grammar is SPDX's: identifiers joined by ``AND``, ``OR`` and ``WITH``, with
+    parentheses. license-expression would accept aliases such as ``GPL`` and costs a
+    large index load, so this small parser checks identifiers against the SPDX list
+    that cyclonedx-python-lib ships.
+    """
+    tokens = _EXPRESSION_TOKENS.findall(expression)
+    position = _parse_or(tokens, 0)
+    return bool(tokens) and position == len(tokens)
+
+
+def _parse_or(tokens: list[str], position: int) -> int:
+    position = _parse_and(tokens, position)
+    while position != -1 and position < len(tokens) and tokens[position] == "OR":
+        position = _parse_and(tokens, position + 1)
+    return position
+
+
+def _parse_and(tokens: list[str], position: int) -> int:
+    position = _parse_license(tokens, position)
+    while position != -1 and position < len(tokens) and tokens[position] == "AND":
+        position = _parse_license(tokens, position + 1)
+    return position
+
+
+def _parse_license(tokens: list[str], position: int) -> int:
+    if position >= len(tokens):
+        return -1
+    if tokens[position] == "(":
+        position = _parse_or(tokens, position + 1)
+        if position == -1 or position >= len(tokens) or tokens[position] != ")":
+            return -1
+        return position + 1
+    if _listed_id(tokens[position]) != tokens[position]:
+        return -1
+    position += 1
+    if position < len(tokens) and tokens[position] == "WITH":
+        # NOTE: the shipped list mixes license and exception identifiers, so an exception
+        # is only checked to be listed, not to be an exception.
+        if position + 1 >= len(tokens) or _listed_id(tokens[position + 1]) is None:
+            return -1
+        position += 2
+    return position
+
+
+def _listed_id(word: str) -> str | None:
+    return _spdx_ids().get(word.lower())
+
+
+@lru_cache(maxsize=1)
+def _spdx_ids() -> dict[str, str]:
+    """Return the SPDX license and exception identifiers, keyed by their lower case form."""
+    import cyclonedx.schema._res as schemas
+
+    with Path(schemas.SPDX_JSON).open(encoding="utf-8") as handle:
+        identifiers = json.load(handle)["enum"]
+    return {identifier.lower(): identifier for identifier in identifiers}
 
 
 def _debian_short_name(name: str) -> str | None:
-    from cyclonedx.spdx import fixup_id
-
     name = name.strip()
     mapped = _DEBIAN_SHORT_NAMES.get(name.lower())
     if mapped is not None:
@@ -157,8 +206,8 @@ def _debian_short_name(name: str) -> str | None:
         if "." not in version:
             version += ".0"
         suffix = "-or-later" if match.group("later") else "-only"
-        return fixup_id(f"{match.group('family').upper()}-{version}{suffix}")
-    return fixup_id(name)
+        return _listed_id(f"{match.group('family').upper()}-{version}{suffix}")
+    return _listed_id(name)
 
 
 def is_compound(expression: str) -> bool:

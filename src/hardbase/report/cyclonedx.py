@@ -148,7 +148,6 @@ def _package_component(package: Package, ref: str, distro: Distro | None) -> Com
             value=package.source_version or package.version,
         ),
         Property(name=PROPERTY_PREFIX + "state", value=package.state),
-        Property(name=PROPERTY_PREFIX + "database", value=package.database),
     ]
     if package.selection:
         properties.append(Property(name=PROPERTY_PREFIX + "selection", value=package.selection))
