@@ -1,0 +1,1 @@
+"""Keep a repository's images fresh: image graph, staleness, rebuild plans, rollout."""
