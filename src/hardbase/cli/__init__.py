@@ -18,6 +18,7 @@ from hardbase.cli import db, sbom, scan
 from hardbase.cli import seccomp
 from hardbase.cli import build
 from hardbase.cli import audit
+from hardbase.cli import compare
 from hardbase.cli._common import console_err
 from hardbase.errors import HardbaseError
 
@@ -55,6 +56,7 @@ db.register(app)
 seccomp.register(app)
 audit.register(app)
 build.register(app)
+compare.register(app)
 
 
 def main() -> None:
