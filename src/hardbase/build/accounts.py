@@ -22,11 +22,12 @@ _ROOT_GROUP = "root:x:0:\n"
 def apply_accounts(root: Path, spec: BuildSpec, epoch: int, source: str) -> None:
     """Add the spec's groups and users, their home folders, and the spec's paths."""
     groups = list(spec.groups)
-    known_gids = {group.gid for group in groups}
+    known_gids = {group.gid for group in groups} | _image_gids(root)
     for user in spec.accounts():
-        if user.gid is None and user.uid not in known_gids:
-            groups.append(Group(name=user.name, gid=user.uid))
-            known_gids.add(user.uid)
+        # A primary group that neither the spec nor the image has gets the user's name.
+        if user.primary_gid not in known_gids:
+            groups.append(Group(name=user.name, gid=user.primary_gid))
+            known_gids.add(user.primary_gid)
     members: dict[str, list[str]] = {}
     for user in spec.accounts():
         for group_name in user.groups:
@@ -145,6 +146,14 @@ def _append(
     text += "".join(line + "\n" for line in added)
     write_file(root, path, text.encode("utf-8"), mode, 0, gid)
     logger.debug("added %d entries to %s", len(added), path)
+
+
+def _image_gids(root: Path) -> set[int]:
+    host = resolve(root, "/etc/group")
+    if not host.is_file():
+        return set()
+    fields = (line.split(":") for line in host.read_text(encoding="utf-8").splitlines())
+    return {int(f[2]) for f in fields if len(f) >= 3 and f[2].isdigit()}
 
 
 def _gid_of(root: Path, group: str) -> int:
