@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hardbase.cli._common import console_err, write_output
-from hardbase.compare.model import Comparison
+
+if TYPE_CHECKING:
+    # hardbase.compare imports the archive, audit and httpx stacks, which every
+    # other command would pay for at start-up.
+    from hardbase.compare.model import Comparison
 
 
 class CompareFormat(StrEnum):
