@@ -50,7 +50,7 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ("HB-RUN-006", "job-localhost-invalid.yaml"): "checkov",
     # The ServiceAccount in the same file turns the token off.
     ("HB-RUN-012", "namespace-payments-default-deny.yaml"): "checkov",
-    # checkov's CKV_DOCKER_8 knows the name root, not uid 0.
+    # checkov's CKV_DOCKER_8 matches the name root, not uid 0.
     ("HB-DOCKERFILE-001", "Dockerfile.root-by-uid"): "hardbase",
 }
 

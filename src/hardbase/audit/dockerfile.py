@@ -4,7 +4,7 @@ The parser follows the Dockerfile reference: parser directives (``# syntax``,
 ``# escape``) at the top, line continuations with the escape character,
 comment lines inside continuations, and BuildKit here-documents (``RUN
 <<EOF``). Stages are tracked so that only the final stage's ``USER`` counts
-and a ``FROM`` that names an earlier stage is not taken for a base image;
+and a ``FROM`` that names an earlier stage is not taken for a base image.
 ``ARG`` defaults declared before the first ``FROM`` are substituted in it.
 """
 
@@ -173,7 +173,10 @@ def looks_like_dockerfile(text: str) -> bool:
 
 
 def parse_dockerfile(text: str) -> Dockerfile:
-    """Parse ``text`` into directives and instructions; never raises on odd input."""
+    """Parse ``text`` into directives and instructions.
+
+    Odd lines become instructions with unknown keywords, not errors.
+    """
     lines = text.splitlines()
     directives, start = _directives(lines)
     escape = directives.get("escape", "\\")

@@ -2,7 +2,7 @@
 
 The command line is split with :mod:`shlex` as a POSIX shell would. Every
 flag that changes isolation is read in its ``--flag value``, ``--flag=value``
-and short forms; flags that take a value are listed so the image name is
+and short forms. Flags that take a value are listed, so the image name is
 found after them. ``docker container run`` and ``podman run`` are read the
 same way.
 """
@@ -165,7 +165,7 @@ def exposes_runtime_socket(host_path: str) -> bool:
 
 @dataclass
 class DockerSecurity:
-    """What ``--security-opt`` values set."""
+    """The settings that ``--security-opt`` values make."""
 
     seccomp: Seccomp | None = None
     no_new_privileges: bool | None = None

@@ -89,7 +89,7 @@ class NetworkPolicy:
 
 @dataclass
 class Manifests:
-    """What a set of Kubernetes documents holds that the checks need."""
+    """The workloads, policies and namespaces of a set of Kubernetes documents."""
 
     workloads: list[Workload] = field(default_factory=list)
     network_policies: list[NetworkPolicy] = field(default_factory=list)

@@ -1,10 +1,10 @@
 """Load YAML and JSON documents with the line and column of every value.
 
-PyYAML's composer gives each node a start mark; the loader here walks the
-node tree beside the constructed data and records the mark of each path, so a
-finding can point at ``spec.containers[0].securityContext.privileged`` on
-line 31. Syntax errors become one :class:`ManifestSyntaxError` naming the
-file, line and column.
+PyYAML's composer gives each node a start mark. The loader here walks the
+node tree beside the constructed data and records the mark of each path, so
+a finding can name the line of ``spec.containers[0].securityContext``.
+Syntax errors become one :class:`ManifestSyntaxError` naming the file, line
+and column.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Least-privilege checks of how containers run, and the ``hardbase audit`` pipeline.
 
-:func:`check_workload` checks one :class:`Workload` (a pod template, compose
-service or ``docker run`` command); :func:`audit_paths` finds the inputs under
-the given paths, reads each with the reader for its kind, runs the checks,
-grades Kubernetes workloads against the Pod Security Standards and returns
-an :class:`AuditReport`. Rule ids, severities and fixes are in :data:`RULES`
-and ``docs/audit.md``.
+:func:`check_workload` checks one :class:`Workload`: a pod template,
+compose service or ``docker run`` command. :func:`audit_paths` finds the
+inputs under the given paths and reads each with the reader for its kind.
+It then runs the checks, grades Kubernetes workloads against the Pod
+Security Standards and returns an :class:`AuditReport`. Rule ids,
+severities and fixes are in :data:`RULES` and ``docs/audit.md``.
 """
 
 from __future__ import annotations
@@ -423,10 +423,9 @@ def _localhost_problem(
 def validate_seccomp_file(path: Path) -> str | None:
     """Return what is wrong with the seccomp profile at ``path``, or None when it is usable.
 
-    A profile is unusable when it is missing, does not parse, or the
-    validator of :mod:`hardbase.seccomp.validate` finds a high or critical
-    problem in it: one that makes the runtime reject it or lets it fail to
-    protect (allow by default, a denied syscall reachable through a sibling).
+    A profile is unusable when it is missing or does not parse. It is also
+    unusable when :mod:`hardbase.seccomp.validate` finds a high or critical
+    problem, because the runtime then rejects it or it fails to protect.
     """
     if not path.is_file():
         return f"{path} not found"
@@ -613,8 +612,8 @@ def check_network_policies(manifests: Manifests) -> list[Finding]:
     """Report workloads that no NetworkPolicy selects, in namespaces whose manifests are given.
 
     A namespace counts as given when the input declares it with a Namespace
-    object or holds a NetworkPolicy in it; elsewhere policies may exist that
-    the audit cannot see. Manifests without a namespace are in ``default``.
+    object or contains a NetworkPolicy in it. Elsewhere policies may exist
+    that the audit cannot see. Manifests without a namespace are in ``default``.
     """
     given = set(manifests.namespaces) | {p.namespace for p in manifests.network_policies}
     findings: list[Finding] = []

@@ -3,9 +3,9 @@
 Each input maps onto :class:`Workload` (the pod, compose service or ``docker
 run`` command) and its :class:`Container` entries. Every setting carries the
 :class:`Location` it was read from, so a finding points at the line to edit.
-A setting the input leaves out is ``None``; the checks decide what that means
-for each runtime (an unset seccomp profile is ``Unconfined`` under Kubernetes
-but Docker's default profile under Docker).
+A setting the input leaves out is ``None``, and the checks decide what that
+means for each runtime. An unset seccomp profile, for one, is ``Unconfined``
+under Kubernetes but Docker's default profile under Docker.
 """
 
 from __future__ import annotations
