@@ -25,7 +25,7 @@ class Catalog(ABC):
 
     @abstractmethod
     def applies(self, fs: FilesystemView) -> bool:
-        """Return True when the image holds this package manager's database."""
+        """Return True when the image contains this package manager's database."""
 
     @abstractmethod
     def read(self, fs: FilesystemView, *, files: bool = True) -> CatalogResult:

@@ -1,6 +1,6 @@
 """Read dpkg's database: ``var/lib/dpkg/status`` and distroless ``status.d/``.
 
-The status file holds one deb822 stanza per package that dpkg knows of,
+The status file contains one deb822 stanza per package that dpkg knows of,
 including removed packages whose configuration files remain
 (``deinstall ok config-files``). Distroless images have no dpkg and keep
 each package's control file in ``status.d/NAME`` instead, with its

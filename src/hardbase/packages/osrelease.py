@@ -54,7 +54,7 @@ def _read_release_file(fs: FilesystemView, path: str) -> str | None:
         target = (
             stripped if stripped.startswith("/") else normalize(parent_of(path) + "/" + stripped)
         )
-        logger.info("%s holds the text of a link to %s; reading that file", path, target)
+        logger.info("%s contains the text of a link to %s; reading the target", path, target)
         if target != path and fs.is_file(target):
             return fs.read_text(target, _MAX_BYTES)
         return None

@@ -1,4 +1,4 @@
-"""What the CycloneDX and SPDX writers share: the subject, the package list, licenses, refs."""
+"""Parts shared by the CycloneDX and SPDX writers: subject, package list, licenses, refs."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """CycloneDX JSON SBOMs of an image's packages, written with cyclonedx-python-lib.
 
-The image is ``metadata.component`` (type ``container``); its distribution is
-an ``operating-system`` component; each package whose files are in the image
-is a ``library`` component whose ``bom-ref`` is its purl. Dependencies come
+The image is ``metadata.component`` (type ``container``) and its
+distribution an ``operating-system`` component. Each package whose files
+are in the image is a ``library`` component whose ``bom-ref`` is its purl.
+Dependencies come
 from the packages' recorded ``Depends``/``D:`` names where they resolve to a
 listed package or to what one provides. Apart from the serial number and the
 timestamp, the same inventory always gives the same text.

@@ -3,9 +3,9 @@
 Debian and Ubuntu packages are ``pkg:deb/VENDOR/NAME@VERSION?arch=ARCH&distro=ID-VERSION_ID``
 and Alpine packages ``pkg:apk/alpine/NAME@VERSION?arch=ARCH&distro=alpine-VERSION_ID``.
 The purl specification's ``deb`` type defines the ``arch`` and ``distro``
-qualifiers and its ``apk`` type ``arch``; ``distro`` on apk and ``upstream``
-(the source package, ``NAME@VERSION`` when its version differs) follow syft,
-which vulnerability matchers such as Grype read.
+qualifiers, and its ``apk`` type defines ``arch``. ``distro`` on apk and
+``upstream`` (the source package, ``NAME@VERSION`` when its version differs)
+follow syft, because vulnerability matchers such as Grype read them.
 """
 
 from __future__ import annotations
