@@ -83,6 +83,11 @@ def _load(raw: bytes, path: Path) -> Any:
                 f"at line {error.lineno}",
                 hint="download it again",
             ) from None
+        except RecursionError:
+            raise FeedError(
+                f"{path}: Alpine secdb JSON nests arrays or objects too deep",
+                hint="download it again",
+            ) from None
     try:
         # BaseLoader keeps every scalar a string: "1.10" stays a version, not 1.1.
         return yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds no objects

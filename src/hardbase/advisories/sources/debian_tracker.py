@@ -155,6 +155,8 @@ class _ObjectReader:
                 if self._fill():
                     continue
                 raise self._error(f"invalid or truncated JSON ({error.msg})") from None
+            except RecursionError:
+                raise self._error("JSON arrays or objects nested too deep") from None
             # A number or literal that ends exactly at the buffer's end may continue
             # in the next chunk, so decode it again with more text.
             partial = end == len(self._buffer) and not isinstance(value, dict | list | str)

@@ -82,6 +82,10 @@ def _advisories(path: Path, skipped: list[str]) -> Iterator[Advisory]:
             raise FeedError(
                 f"{where}: invalid or truncated OSV JSON ({error})", hint="download it again"
             ) from None
+        except RecursionError:
+            raise FeedError(
+                f"{where}: OSV JSON nests arrays or objects too deep", hint="download it again"
+            ) from None
         yield from parse_record(record, where, skipped)
 
 
