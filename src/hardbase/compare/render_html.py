@@ -17,8 +17,8 @@ from hardbase.compare.model import Comparison
 from hardbase.compare.render_table import footnotes
 from hardbase.compare.rows import format_bytes
 
-_CHART_WIDTH = 620
-_LABEL_WIDTH = 150
+_CHART_WIDTH = 640
+_LABEL_WIDTH = 190
 _VALUE_WIDTH = 90
 _BAR_HEIGHT = 18
 _ROW_GAP = 8
@@ -44,7 +44,7 @@ h2 { font-size: 16px; margin: 24px 0 8px; }
 .card { border: 1px solid #d5d8dc; border-radius: 6px; padding: 8px 12px; min-width: 200px; }
 .card b { display: block; font-size: 15px; }
 .card span { color: #566573; font-size: 12px; word-break: break-all; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(640px, 1fr)); gap: 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(660px, 1fr)); gap: 16px; }
 figure { margin: 0; border: 1px solid #d5d8dc; border-radius: 6px; padding: 8px; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 svg text { font-size: 12px; fill: #1c2833; }
@@ -241,7 +241,7 @@ def _svg_bars(
         text_y = y + _BAR_HEIGHT - 5
         parts.append(
             f'<text x="{_LABEL_WIDTH - 6}" y="{text_y}" text-anchor="end">'
-            f"{escape(_shorten(bar.label, 22))}</text>"
+            f"{escape(_shorten(bar.label, 28))}</text>"
         )
         x = float(_LABEL_WIDTH)
         total = 0

@@ -29,5 +29,9 @@ def render_markdown(comparison: Comparison) -> str:
         ]
         lines.append(f"| {_cell(row.title)} | " + " | ".join(cells) + f" | {_cell(row.verdict)} |")
     lines.append("")
-    lines.extend(f"- {_cell(line.strip().removeprefix('- '))}" for line in footnotes(comparison))
+    for note in footnotes(comparison):
+        if note.startswith("  - "):
+            lines.append(f"  - {_cell(note.removeprefix('  - '))}")
+        else:
+            lines.append(f"- {_cell(note)}")
     return "\n".join(lines) + "\n"

@@ -14,6 +14,8 @@ from hardbase.compare.libc import MUSL_CAVEATS
 from hardbase.compare.model import Comparison, ImageFacts, Row
 from hardbase.compare.provenance import describe_index
 from hardbase.compare.support import support_status
+from hardbase.errors import InputError
+from hardbase.scan.findings import Severity
 
 #: Names listed in a "packages only here" cell before the rest are counted.
 MAX_LISTED_PACKAGES = 12
@@ -46,6 +48,13 @@ def _names(images: Sequence[ImageFacts], indices: Sequence[int]) -> str:
 
 
 _PLURAL_VERBS = {"has": "have", "is": "are", "runs": "run", "uses": "use"}
+
+
+def _severity_rank(name: str) -> int:
+    try:
+        return int(Severity.parse(name))
+    except InputError:
+        return -1
 
 
 def _who(images: Sequence[ImageFacts], indices: Sequence[int], verb: str) -> str:
@@ -296,9 +305,8 @@ def _vulnerabilities(images: Sequence[ImageFacts], _today: str) -> Row:
         totals.append(vulns.total)
         parts = []
         for state, counts in vulns.by_state.items():
-            severities = ", ".join(
-                f"{s} {n}" for s, n in sorted(counts.items(), key=lambda x: -x[1])
-            )
+            ordered = sorted(counts.items(), key=lambda item: -_severity_rank(item[0]))
+            severities = ", ".join(f"{name} {count}" for name, count in ordered)
             parts.append(f"{state} {sum(counts.values())} ({severities})")
         cells.append(f"{vulns.total}: " + "; ".join(parts) if parts else "0")
     best = _lowest(totals)
@@ -417,7 +425,8 @@ def _files(images: Sequence[ImageFacts], _today: str) -> Row:
             f"{len(files.missing)} missing ({files.algorithm})"
         )
         if files.config_changed:
-            text += f"; {len(files.config_changed)} configuration files edited"
+            edited = len(files.config_changed)
+            text += f"; {edited} configuration file{'' if edited == 1 else 's'} edited"
         cells.append(text)
     best = _lowest(changed)
     checked = [c for c in changed if c is not None]
