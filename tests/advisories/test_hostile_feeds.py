@@ -6,9 +6,6 @@ error also checks that the store file was not written.
 
 from __future__ import annotations
 
-import os
-import struct
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -49,3 +46,30 @@ def test_deeply_nested_osv_record_rejected(tmp_path: Path) -> None:
     (folder / "deep.json").write_text('{"id": "X", "affected": ' + "[" * DEEP + "]" * DEEP + "}")
 
     _import_fails(folder, tmp_path / "advisories.db", "nests arrays or objects too deep")
+
+
+def test_secdb_yaml_alias_bomb_rejected(tmp_path: Path) -> None:
+    # Nine levels of nine aliases stand for 9**9 strings in a 400-byte file.
+    lines = ["distroversion: v3.20", "reponame: main", 'a0: &a0 ["lol", "lol", "lol"]']
+    for level in range(1, 10):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    lines.append("packages: [*a9]")
+    feed = tmp_path / "main.yaml"
+    feed.write_text("\n".join(lines) + "\n")
+
+    _import_fails(feed, tmp_path / "advisories.db", "aliases")
+
+
+def test_secdb_yaml_python_tag_builds_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    feed = tmp_path / "main.yaml"
+    feed.write_text(
+        f"distroversion: v3.20\npackages: !!python/object/apply:os.system ['touch {marker}']\n"
+    )
+
+    # BaseLoader reads the tagged list as plain strings, which are skipped entries.
+    [result] = import_files([feed], tmp_path / "advisories.db")
+
+    assert not marker.exists()
+    assert result.records == 0
+    assert len(result.skipped) == 1

@@ -90,12 +90,34 @@ def _load(raw: bytes, path: Path) -> Any:
             ) from None
     try:
         # BaseLoader keeps every scalar a string: "1.10" stays a version, not 1.1.
-        return yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds no objects
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - BaseLoader builds no objects
+    except yaml.MarkedYAMLError as error:
+        where = f" at line {error.problem_mark.line + 1}" if error.problem_mark else ""
+        raise FeedError(
+            f"{path}: invalid Alpine secdb YAML{where}: {error.problem or error.context}",
+            hint="download it again",
+        ) from None
     except yaml.YAMLError as error:
         raise FeedError(
             f"{path}: invalid Alpine secdb YAML: {error}".replace("\n", " "),
             hint="download it again",
         ) from None
+
+
+class _NoAliasLoader(yaml.BaseLoader):
+    """BaseLoader that rejects aliases, which a secdb never uses.
+
+    Nested aliases ("billion laughs") make a few hundred bytes stand for
+    billions of nodes, so walking or printing the loaded document never ends.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a secdb", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 def parse_document(document: Any, name: str, skipped: list[str]) -> tuple[str, list[Advisory]]:
