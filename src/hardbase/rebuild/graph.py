@@ -68,7 +68,7 @@ class ImageNode:
     context: str
     """Build context folder relative to the root (``.`` for the root)."""
     reference: Reference | None
-    """Where the image is pushed; None when neither hardbase.yaml nor ``registry`` sets it."""
+    """Push target; None when neither hardbase.yaml nor ``registry`` sets one."""
     build_args: Mapping[str, str] = field(default_factory=dict)
     platform: str | None = None
     flux_policy: str | None = None

@@ -78,7 +78,7 @@ class FileChange:
 
 @dataclass(frozen=True)
 class RolloutResult:
-    """What a rollout changed."""
+    """The files a rollout changed and the commit that recorded them."""
 
     changes: tuple[FileChange, ...]
     commit: str | None = None
