@@ -19,6 +19,7 @@ from hardbase.cli import seccomp
 from hardbase.cli import build
 from hardbase.cli import audit
 from hardbase.cli import compare
+from hardbase.cli import graph, outdated, rebuild, rollout
 from hardbase.cli._common import console_err
 from hardbase.errors import HardbaseError
 
@@ -57,6 +58,10 @@ seccomp.register(app)
 audit.register(app)
 build.register(app)
 compare.register(app)
+graph.register(app)
+outdated.register(app)
+rebuild.register(app)
+rollout.register(app)
 
 
 def main() -> None:
