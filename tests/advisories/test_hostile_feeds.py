@@ -6,7 +6,13 @@ error also checks that the store file was not written.
 
 from __future__ import annotations
 
+import os
+import struct
+import threading
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -15,6 +21,30 @@ from hardbase.advisories.update import import_files
 
 #: Nesting depth far past the JSON parser's recursion limit.
 DEEP = 100_000
+#: Time after which a call that reads a FIFO or a device counts as blocked forever.
+HANG_GUARD_SECONDS = 60
+
+T = TypeVar("T")
+
+
+def _without_hanging(call: Callable[[], T]) -> T:
+    """Run ``call`` in a daemon thread and fail, instead of hanging, if it never returns."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # re-raised in the test's thread
+            failure.append(error)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(HANG_GUARD_SECONDS)
+    assert not worker.is_alive(), f"still blocked after {HANG_GUARD_SECONDS} s"
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _import_fails(feed: Path, store: Path, match: str) -> None:
@@ -73,3 +103,81 @@ def test_secdb_yaml_python_tag_builds_nothing(tmp_path: Path) -> None:
     assert not marker.exists()
     assert result.records == 0
     assert len(result.skipped) == 1
+
+
+def _zip_with_flags(path: Path, *, method: int | None = None, flags: int | None = None) -> None:
+    """Write a one-record OSV zip, then patch its method or flag bits in both headers."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("CVE-2024-1.json", '{"id": "CVE-2024-1", "affected": []}')
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    if flags is not None:
+        data[6:8] = struct.pack("<H", flags)
+        data[central + 8 : central + 10] = struct.pack("<H", flags)
+    if method is not None:
+        data[8:10] = struct.pack("<H", method)
+        data[central + 10 : central + 12] = struct.pack("<H", method)
+    path.write_bytes(bytes(data))
+
+
+def test_osv_zip_unknown_method_rejected(tmp_path: Path) -> None:
+    feed = tmp_path / "all.zip"
+    _zip_with_flags(feed, method=99)
+
+    _import_fails(feed, tmp_path / "advisories.db", "unreadable OSV zip")
+
+
+def test_osv_zip_encrypted_member_rejected(tmp_path: Path) -> None:
+    feed = tmp_path / "all.zip"
+    _zip_with_flags(feed, flags=0x1)
+
+    _import_fails(feed, tmp_path / "advisories.db", "unreadable OSV zip")
+
+
+def test_osv_zip_climbing_names_only_read(tmp_path: Path) -> None:
+    feed = tmp_path / "all.zip"
+    with zipfile.ZipFile(feed, "w") as archive:
+        archive.writestr("../../escaped.json", '{"id": "CVE-2024-1", "affected": []}')
+
+    [result] = import_files([feed], tmp_path / "store" / "advisories.db")
+
+    assert result.records == 0
+    assert not (tmp_path.parent / "escaped.json").exists()
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == [
+        "advisories.db",
+        "advisories.db.lock",
+    ]
+
+
+def _osv_folder_with(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / "osv"
+    folder.mkdir()
+    (folder / "CVE-2024-1.json").write_text('{"id": "CVE-2024-1", "affected": []}')
+    if name == "fifo":
+        os.mkfifo(folder / "blocks.json")
+    else:
+        (folder / "zero.json").symlink_to("/dev/zero")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["fifo", "device link"])
+def test_osv_folder_special_files_skipped(name: str, tmp_path: Path) -> None:
+    # Reading either one never returns: a FIFO with no writer blocks, /dev/zero never ends.
+    folder = _osv_folder_with(tmp_path, name)
+
+    [result] = _without_hanging(lambda: import_files([folder], tmp_path / "advisories.db"))
+
+    assert result.records == 0
+    assert result.name == "osv/osv"
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_special_feed_file_rejected(special: str, tmp_path: Path) -> None:
+    feed = Path(special)
+    if special == "fifo":
+        feed = tmp_path / "feed.json"
+        os.mkfifo(feed)
+
+    with pytest.raises(FeedError, match="not a regular file"):
+        _without_hanging(lambda: import_files([feed], tmp_path / "advisories.db"))
+    assert not (tmp_path / "advisories.db").exists()

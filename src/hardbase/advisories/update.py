@@ -31,7 +31,7 @@ from hardbase.advisories.sources.alpine_secdb import (
 )
 from hardbase.advisories.sources.debian_lists import DLA_URL, DSA_URL
 from hardbase.advisories.sources.debian_tracker import DEFAULT_URL as TRACKER_URL
-from hardbase.advisories.sources.osv import osv_url
+from hardbase.advisories.sources.osv import osv_url, record_files
 from hardbase.advisories.store import SourceStatus, StoreWriter
 from hardbase.errors import InputError, NetworkError
 
@@ -396,7 +396,8 @@ def import_files(paths: Iterable[Path], store_path: Path | None = None) -> list[
 
 def _folder_sha256(folder: Path) -> str:
     digest = hashlib.sha256()
-    for file in sorted(folder.rglob("*.json")):
+    # The files the OSV reader takes, so a FIFO or a link to a device is never read.
+    for file in record_files(folder):
         digest.update(str(file.relative_to(folder)).encode())
         digest.update(_sha256(file).encode())
     return digest.hexdigest()

@@ -74,6 +74,11 @@ def detect(path: Path) -> FeedKind:
             f"{path}: folder holds no .json files",
             hint="give a folder of OSV records, a zip of them, or one feed file",
         )
+    if path.exists() and not path.is_file():
+        # A FIFO would block the read below forever, a device would never end.
+        raise FeedError(
+            f"{path}: not a regular file or folder", hint="give a feed file or a folder of them"
+        )
     if not path.is_file():
         raise FeedError(f"{path}: file not found", hint="check the path")
     if zipfile.is_zipfile(path):

@@ -21,7 +21,14 @@ from typing import Any
 from hardbase.advisories.model import Advisory, AdvisoryStatus
 from hardbase.advisories.sources import Feed, FeedError, FeedKind
 
-__all__ = ["DEBIAN_CODENAMES", "UBUNTU_CODENAMES", "osv_url", "parse_record", "read"]
+__all__ = [
+    "DEBIAN_CODENAMES",
+    "UBUNTU_CODENAMES",
+    "osv_url",
+    "parse_record",
+    "read",
+    "record_files",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +98,8 @@ def _advisories(path: Path, skipped: list[str]) -> Iterator[Advisory]:
 
 def _documents(path: Path, skipped: list[str]) -> Iterator[tuple[str, bytes]]:
     if path.is_dir():
-        for file in sorted(path.rglob("*.json")):
-            if file.is_file() and not file.is_symlink():
-                yield str(file), _read_limited(file)
+        for file in record_files(path):
+            yield str(file), _read_limited(file)
         return
     try:
         with zipfile.ZipFile(path) as archive:
@@ -107,6 +113,23 @@ def _documents(path: Path, skipped: list[str]) -> Iterator[tuple[str, bytes]]:
                     yield info.filename, member.read(_MAX_RECORD_BYTES + 1)
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise FeedError(f"{path}: damaged OSV zip ({error})", hint="download it again") from None
+    except (NotImplementedError, RuntimeError) as error:
+        # zipfile raises these for an unsupported compression method or an encrypted member.
+        raise FeedError(
+            f"{path}: unreadable OSV zip ({error})",
+            hint="use the unencrypted, deflate-compressed all.zip that OSV publishes",
+        ) from None
+
+
+def record_files(folder: Path) -> list[Path]:
+    """Return the ``*.json`` regular files below ``folder``, sorted; links are left out.
+
+    A link or a FIFO named ``*.json`` could lead to ``/dev/zero`` or block a
+    reader forever, so only regular files are taken.
+    """
+    return sorted(
+        file for file in folder.rglob("*.json") if file.is_file() and not file.is_symlink()
+    )
 
 
 def _read_limited(file: Path) -> bytes:
