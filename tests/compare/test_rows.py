@@ -91,3 +91,19 @@ def test_json_rows_keyed_by_label() -> None:
     packages = next(row for row in document["rows"] if row["key"] == "packages")
     assert packages["values"] == {"a": "2 deb", "b": "2 deb"}
     assert document["generated"] == "2026-01-01"
+
+
+def test_hostile_label_cleaned() -> None:
+    from hardbase.compare.collect import clean_label
+
+    assert clean_label("evil\x1b]0;title\x07name\n") == "evil]0;titlename"
+    assert clean_label("\x1b\x07") == "image"
+    assert len(clean_label("x" * 200)) == 64
+
+
+def test_table_prints_markup_label_verbatim() -> None:
+    from hardbase.compare.render_table import render_table
+
+    comparison = build_comparison([facts("[/bold]x"), facts("b")], TODAY)
+    text = render_table(comparison, width=200)
+    assert "[/bold]x" in text

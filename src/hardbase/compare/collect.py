@@ -52,6 +52,8 @@ ALPINE_PENDING = (
 #: Notes of the matcher that mean no advisory covers the image's release.
 _UNCOVERED_NOTES = ("has no records", "no advisory feed covers", "distribution is unknown")
 
+_MAX_LABEL = 64
+
 ProgressHook = Callable[[str], None]
 
 
@@ -167,10 +169,21 @@ def compare_images(
     return build_comparison(_unique_labels(collected), today)
 
 
+def clean_label(text: str) -> str:
+    """Return ``text`` without control characters, at most 64 characters, or ``image``.
+
+    Labels may come from an image's configuration, so terminal escape
+    sequences and line breaks are removed before they reach a report.
+    """
+    printable = "".join(c for c in text if c.isprintable()).strip()
+    return printable[:_MAX_LABEL] or "image"
+
+
 def _unique_labels(images: list[ImageFacts]) -> list[ImageFacts]:
     seen: Counter[str] = Counter()
     renamed = []
     for facts in images:
+        facts = replace(facts, label=clean_label(facts.label))
         seen[facts.label] += 1
         if seen[facts.label] > 1:
             facts = replace(facts, label=f"{facts.label}-{seen[facts.label]}")

@@ -22,7 +22,8 @@ def render_table(comparison: Comparison, *, width: int = 160, color: bool = Fals
     table = Table(title=f"hardbase compare ({comparison.generated})", show_lines=True)
     table.add_column("", style="bold", no_wrap=True)
     for facts in comparison.images:
-        table.add_column(facts.label, overflow="fold")
+        # Text keeps rich from reading markup in a label that comes from the image.
+        table.add_column(Text(facts.label), overflow="fold")
     table.add_column("verdict", overflow="fold")
     for row in comparison.rows:
         cells = [
