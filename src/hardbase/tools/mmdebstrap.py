@@ -29,7 +29,7 @@ MERGED_USR_HOOKS = "/usr/share/mmdebstrap/hooks/maybe-merged-usr"
 #: Timeout of one mmdebstrap run, in seconds; a bookworm build takes 20 to 60 s.
 TIMEOUT = 1800
 
-_MISSING_PACKAGE = re.compile(r"E: (?:Unable to locate package|Package '?)(?P<name>[^\s']+)")
+_MISSING_PACKAGE = re.compile(r"E: Unable to locate package (?P<name>\S+)")
 _NO_CANDIDATE = re.compile(r"E: Package '(?P<name>[^']+)' has no installation candidate")
 _VERSION_NOT_FOUND = re.compile(
     r"E: Version '(?P<version>[^']+)' for '(?P<name>[^']+)' was not found"
