@@ -6,7 +6,7 @@ from conftest import shared_data
 from hardbase.image.fs import HostDirView
 from hardbase.packages import Inventory, read_inventory
 from hardbase.packages.model import Distro, Package
-from hardbase.report.purl import distro_qualifier, package_url
+from hardbase.packages.purl import distro_qualifier, package_url
 
 
 def real_inventory(folder: str) -> Inventory:

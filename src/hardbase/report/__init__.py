@@ -2,5 +2,5 @@
 
 The SBOM writers are :mod:`hardbase.report.cyclonedx` (CycloneDX JSON) and
 :mod:`hardbase.report.spdx` (SPDX 2.3 JSON); both name packages with the
-package URLs of :mod:`hardbase.report.purl`.
+package URLs of :mod:`hardbase.packages.purl`.
 """

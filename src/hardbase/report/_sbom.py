@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hardbase.image.model import Image
 from hardbase.packages.model import Inventory, Package
-from hardbase.report.purl import package_url
+from hardbase.packages.purl import package_url
 
 #: Name under which hardbase lists itself as the SBOM's creator.
 TOOL_NAME = "hardbase"

@@ -24,6 +24,7 @@ from cyclonedx.output.json import JsonV1Dot5, JsonV1Dot6
 
 from hardbase import __version__
 from hardbase.packages.model import Distro, Inventory, Package
+from hardbase.packages.purl import distro_qualifier, package_url
 from hardbase.report._sbom import (
     TOOL_NAME,
     SbomSubject,
@@ -33,7 +34,6 @@ from hardbase.report._sbom import (
     sbom_packages,
     spdx_license,
 )
-from hardbase.report.purl import distro_qualifier, package_url
 
 logger = logging.getLogger(__name__)
 

@@ -37,6 +37,7 @@ from spdx_tools.spdx.validation.uri_validators import validate_url
 
 from hardbase import __version__
 from hardbase.packages.model import Distro, Inventory, Package
+from hardbase.packages.purl import distro_qualifier, package_url
 from hardbase.report._sbom import (
     TOOL_NAME,
     SbomSubject,
@@ -45,7 +46,6 @@ from hardbase.report._sbom import (
     package_refs,
     sbom_packages,
 )
-from hardbase.report.purl import distro_qualifier, package_url
 
 logger = logging.getLogger(__name__)
 

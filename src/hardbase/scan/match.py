@@ -22,6 +22,7 @@ from typing import Protocol
 from hardbase.advisories.model import Advisory, AdvisoryStatus
 from hardbase.packages.model import Distro, Inventory, Package
 from hardbase.packages.osrelease import DEBIAN_CODENAMES
+from hardbase.packages.purl import package_url
 from hardbase.scan.findings import Finding, FindingKind, Severity
 from hardbase.versions import compare_apk, compare_dpkg, is_valid_apk, is_valid_dpkg
 
@@ -341,9 +342,6 @@ def package_purl(package: Package, distro: Distro | None) -> str:
     It is the purl the SBOM writers use as ``bom-ref``, so VEX statements and
     CycloneDX ``affects`` entries name the same packages as the findings.
     """
-    # Imported here because the purl form belongs to the SBOM writers' module.
-    from hardbase.report.purl import package_url
-
     return str(package_url(package, distro).to_string())
 
 
