@@ -1,4 +1,4 @@
-"""Hostile feed files given to `hardbase db import`: each fails with one FeedError or is skipped.
+"""Hostile feeds and store paths given to `hardbase db import`: one clear error, or skipped.
 
 A failed import must leave no store behind, so every test that expects an
 error also checks that the store file was not written.
@@ -7,6 +7,8 @@ error also checks that the store file was not written.
 from __future__ import annotations
 
 import os
+import sqlite3
+import stat
 import struct
 import threading
 import zipfile
@@ -17,6 +19,7 @@ from typing import TypeVar
 import pytest
 
 from hardbase.advisories.sources import FeedError
+from hardbase.advisories.store import StoreError
 from hardbase.advisories.update import import_files
 
 #: Nesting depth far past the JSON parser's recursion limit.
@@ -181,3 +184,66 @@ def test_special_feed_file_rejected(special: str, tmp_path: Path) -> None:
     with pytest.raises(FeedError, match="not a regular file"):
         _without_hanging(lambda: import_files([feed], tmp_path / "advisories.db"))
     assert not (tmp_path / "advisories.db").exists()
+
+
+def _secdb(tmp_path: Path) -> Path:
+    feed = tmp_path / "main.json"
+    feed.write_text('{"distroversion": "v3.20", "reponame": "main", "packages": []}')
+    return feed
+
+
+def test_store_that_is_folder_rejected(tmp_path: Path) -> None:
+    store = tmp_path / "advisories.db"
+    store.mkdir()
+
+    with pytest.raises(StoreError, match="is a folder"):
+        import_files([_secdb(tmp_path)], store)
+    assert store.is_dir()
+    assert list(store.iterdir()) == []
+
+
+def test_store_fifo_not_replaced(tmp_path: Path) -> None:
+    store = tmp_path / "advisories.db"
+    os.mkfifo(store)
+
+    with pytest.raises(StoreError, match="not a regular file"):
+        import_files([_secdb(tmp_path)], store)
+    assert stat.S_ISFIFO(store.lstat().st_mode)
+
+
+def test_store_below_file_rejected(tmp_path: Path) -> None:
+    (tmp_path / "notes").write_text("x")
+
+    with pytest.raises(StoreError, match="cannot create folder"):
+        import_files([_secdb(tmp_path)], tmp_path / "notes" / "advisories.db")
+
+
+def test_store_foreign_file_kept(tmp_path: Path) -> None:
+    store = tmp_path / "notes.txt"
+    store.write_text("my notes\n")
+
+    with pytest.raises(StoreError, match="not a hardbase advisory store"):
+        import_files([_secdb(tmp_path)], store)
+    assert store.read_text() == "my notes\n"
+
+
+def test_store_foreign_sqlite_kept(tmp_path: Path) -> None:
+    store = tmp_path / "other.db"
+    with sqlite3.connect(store) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    connection.close()
+    before = store.read_bytes()
+
+    with pytest.raises(StoreError, match="not a hardbase advisory store"):
+        import_files([_secdb(tmp_path)], store)
+    assert store.read_bytes() == before
+
+
+def test_store_empty_file_becomes_store(tmp_path: Path) -> None:
+    store = tmp_path / "advisories.db"
+    store.touch()
+
+    [result] = import_files([_secdb(tmp_path)], store)
+
+    assert result.name == "alpine-secdb/v3.20/main"
+    assert store.stat().st_size > 0

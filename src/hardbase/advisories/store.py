@@ -281,6 +281,24 @@ def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
         )
 
 
+def _has_schema_version(path: Path) -> bool:
+    """Return True when ``path`` is an SQLite file with the store's meta table, any version."""
+    if path.stat().st_size == 0:
+        # An empty file is what SQLite itself treats as a new database.
+        return True
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return row is not None
+
+
 def _read_sources(connection: sqlite3.Connection) -> list[SourceStatus]:
     rows = connection.execute(
         "SELECT name, kind, url, records, skipped, fetched_at, etag, last_modified, sha256 "
@@ -319,7 +337,21 @@ class StoreWriter:
         """Sources of the store being replaced, for conditional requests."""
 
     def __enter__(self) -> StoreWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and not self.path.is_file():
+            # commit() renames over the path, which would replace a device node or FIFO.
+            kind = "a folder" if self.path.is_dir() else "not a regular file"
+            raise StoreError(
+                f"advisory store {self.path} is {kind}",
+                hint="give the path of a store file, such as FOLDER/advisories.db",
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"cannot create folder {self.path.parent} for advisory store {self.path}: "
+                f"{error.strerror}",
+                hint="choose another --store or HARDBASE_STORE",
+            ) from None
         try:
             self._lock.acquire()
         except Timeout:
@@ -377,6 +409,12 @@ class StoreWriter:
             with AdvisoryStore.open(self.path):
                 pass
         except StoreError as error:
+            if not _has_schema_version(self.path):
+                # Not a store at all: perhaps a file the user named by mistake.
+                raise StoreError(
+                    f"{self.path} exists and is not a hardbase advisory store",
+                    hint="remove it or choose another --store or HARDBASE_STORE",
+                ) from None
             logger.warning("starting a new advisory store: %s", error.message)
             return False
         shutil.copyfile(self.path, self._partial)
