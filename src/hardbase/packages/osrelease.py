@@ -12,8 +12,12 @@ logger = logging.getLogger(__name__)
 
 OS_RELEASE_PATHS = ("/etc/os-release", "/usr/lib/os-release")
 
-#: Debian codenames by major version, for images whose os-release omits the codename.
+#: Debian codenames by major version, for images whose os-release omits the
+#: codename and for feeds (OSV) that name releases by number.
 DEBIAN_CODENAMES = {
+    "4": "etch",
+    "5": "lenny",
+    "6": "squeeze",
     "7": "wheezy",
     "8": "jessie",
     "9": "stretch",
@@ -23,6 +27,20 @@ DEBIAN_CODENAMES = {
     "13": "trixie",
     "14": "forky",
     "15": "duke",
+}
+
+#: Ubuntu codenames by version, for feeds (OSV) that name releases by number.
+UBUNTU_CODENAMES = {
+    "14.04": "trusty",
+    "16.04": "xenial",
+    "18.04": "bionic",
+    "20.04": "focal",
+    "22.04": "jammy",
+    "23.10": "mantic",
+    "24.04": "noble",
+    "24.10": "oracular",
+    "25.04": "plucky",
+    "25.10": "questing",
 }
 
 _MAX_BYTES = 64 * 1024

@@ -47,10 +47,6 @@ _FEED_PREFERENCE = ("debian-tracker", "alpine-secdb", "osv")
 
 UNSTABLE = "sid"
 
-# Codenames of Debian releases older than the ones os-release maps, for the
-# version suffixes of packages that came from them.
-_OLD_DEBIAN_CODENAMES = {"4": "etch", "5": "lenny", "6": "squeeze"}
-
 # A Debian version built for a specific release carries its number: "+deb11u5"
 # and "~deb11u1" (stable and security updates), "~bpo11+1" (backports).
 # Backports of Debian 5 to 7 were numbered 50, 60 and 70.
@@ -456,7 +452,7 @@ def _origin_release(group: _SourceGroup, context: _Context) -> str | None:
         number = match.group("deb") or match.group("bpo")
         if number in ("50", "60", "70"):
             number = number[0]
-        found = DEBIAN_CODENAMES.get(number) or _OLD_DEBIAN_CODENAMES.get(number)
+        found = DEBIAN_CODENAMES.get(number)
     if found is None or found == context.release:
         return None
     return found

@@ -20,6 +20,7 @@ from typing import Any
 
 from hardbase.advisories.model import Advisory, AdvisoryStatus
 from hardbase.advisories.sources import Feed, FeedError, FeedKind
+from hardbase.packages.osrelease import DEBIAN_CODENAMES, UBUNTU_CODENAMES
 
 __all__ = [
     "DEBIAN_CODENAMES",
@@ -34,29 +35,6 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "osv"
 
-# OSV names releases by number; hardbase, like the tracker, by codename.
-DEBIAN_CODENAMES = {
-    "7": "wheezy",
-    "8": "jessie",
-    "9": "stretch",
-    "10": "buster",
-    "11": "bullseye",
-    "12": "bookworm",
-    "13": "trixie",
-    "14": "forky",
-}
-UBUNTU_CODENAMES = {
-    "14.04": "trusty",
-    "16.04": "xenial",
-    "18.04": "bionic",
-    "20.04": "focal",
-    "22.04": "jammy",
-    "23.10": "mantic",
-    "24.04": "noble",
-    "24.10": "oracular",
-    "25.04": "plucky",
-    "25.10": "questing",
-}
 
 # One OSV record is a few kB; the largest real ones are below 1 MB.
 _MAX_RECORD_BYTES = 16 * 1024 * 1024
