@@ -32,7 +32,7 @@ def test_malformed_json_one_line_with_place() -> None:
 def test_validate_json_lists_schema_path() -> None:
     result = hardbase("seccomp", "validate", "--format", "json", str(ASSETS / "schema-error.json"))
 
-    assert result.returncode == 0
+    assert result.returncode == 1
     findings = json.loads(result.stdout)["findings"]
     assert [f["path"] for f in findings] == ["syscalls[3].action"]
 
@@ -52,6 +52,22 @@ def test_fail_on_not_reached_exits_zero() -> None:
     )
 
     assert result.returncode == 0
+
+
+def test_validate_fails_on_high_by_default() -> None:
+    result = hardbase("seccomp", "validate", str(ASSETS / "allow-by-default.json"))
+
+    assert result.returncode == 1
+    assert "HB-SECCOMP-007" in result.stdout
+
+
+def test_validate_fail_on_none_exits_zero() -> None:
+    result = hardbase(
+        "seccomp", "validate", "--fail-on", "none", str(ASSETS / "unknown-action.json")
+    )
+
+    assert result.returncode == 0
+    assert "HB-SECCOMP-002" in result.stdout
 
 
 def test_clean_profile_exits_zero() -> None:

@@ -69,21 +69,23 @@ def validate(
     ] = ReportFormat.table,
     output: OutputOption = None,
     fail_on: Annotated[
-        str | None,
+        str,
         typer.Option(
             "--fail-on",
             help=(
                 "Exit with status 1 when a finding reaches this severity "
-                "(low, medium, high, critical)."
+                "(low, medium, high, critical), or 'none' to always exit 0."
             ),
         ),
-    ] = None,
+    ] = "high",
 ) -> None:
     """Check a profile: schema, actions, syscall names, shadowed rules, weak defaults, bypasses."""
     from hardbase.seccomp.model import ProfileSchemaError, load_profile
     from hardbase.seccomp.validate import schema_findings, validate_profile
 
-    threshold = Severity.parse(fail_on) if fail_on else None
+    # A validator fails on a broken profile by default, unlike scan, whose
+    # findings are advice about an image that may be fine to run.
+    threshold = None if fail_on.lower() == "none" else Severity.parse(fail_on)
     try:
         findings = validate_profile(load_profile(profile))
     except ProfileSchemaError as error:
