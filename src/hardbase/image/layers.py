@@ -48,6 +48,10 @@ _AUFS_META_PREFIX = ".wh..wh."
 #: Default ceiling on the bytes that one image may unpack into the work folder.
 DEFAULT_MAX_UNPACKED_BYTES = 32 * 1024**3
 
+#: Linux's PATH_MAX, which counts the final NUL: no runtime can create a longer path,
+#: and merging folders nested without limit would take time quadratic in the depth.
+MAX_PATH_LENGTH = 4096
+
 _CHUNK = 1024 * 1024
 
 _TAR_TYPES = {
@@ -132,7 +136,14 @@ def member_path(name: str, label: str) -> str:
             parts.pop()
             continue
         parts.append(part)
-    return "/" + "/".join(parts)
+    path = "/" + "/".join(parts)
+    if len(path) >= MAX_PATH_LENGTH:
+        raise ImageError(
+            f"{label}: member {name[:60]!r}... has a path of {len(path)} characters, "
+            f"longer than Linux allows ({MAX_PATH_LENGTH - 1})",
+            hint=_HOSTILE_HINT,
+        )
+    return path
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -442,6 +453,13 @@ class TreeBuilder:
                 current = _split(current)[0]
                 continue
             candidate = join(current, part)
+            if len(candidate) >= MAX_PATH_LENGTH:
+                # Links can lead a short member name deeper than PATH_MAX.
+                raise ImageError(
+                    f"{layer_label}: member {path.lstrip('/')[:60]!r} lands at a path longer "
+                    f"than Linux allows ({MAX_PATH_LENGTH - 1} characters)",
+                    hint=_HOSTILE_HINT,
+                )
             entry = self._entries.get(candidate)
             if entry is not None and entry.is_symlink:
                 hops += 1

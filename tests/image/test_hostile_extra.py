@@ -1,0 +1,66 @@
+"""More hostile images: each is read safely, quickly, or rejected with one ImageError.
+
+Like test_hostile.py, every test checks through LeakGuard that nothing was
+written outside the test's TMPDIR and that no work folder was left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from leakguard import LeakGuard
+
+from hardbase.errors import ImageError
+from hardbase.image.reader import open_image
+from imagebuild import file, folder, symlink, write_rootfs_tar
+
+
+@pytest.fixture
+def guard(work_tmp: Path) -> Iterator[LeakGuard]:
+    yield LeakGuard.start(work_tmp)
+
+
+def rejected(reference: str, **options: object) -> str:
+    """Open ``reference``, expecting ImageError, and return its message."""
+    with pytest.raises(ImageError) as caught:
+        open_image(reference, **options)  # type: ignore[arg-type]
+    return str(caught.value)
+
+
+def test_deep_member_rejected(tmp_path: Path, guard: LeakGuard) -> None:
+    # 100,000 nested folders: merging them took minutes, quadratic in the depth.
+    tarball = write_rootfs_tar(tmp_path / "deep.tar", [file("d/" * 100_000 + "f", "x")])
+
+    message = rejected(f"tar:{tarball}")
+
+    assert "longer than Linux allows" in message
+    assert len(message) < 400
+    guard.check()
+
+
+def test_path_below_path_max_read(tmp_path: Path, guard: LeakGuard) -> None:
+    deep = "d/" * 2000 + "f"
+    tarball = write_rootfs_tar(tmp_path / "deep.tar", [file(deep, "content")])
+
+    with open_image(f"tar:{tarball}") as image:
+        assert image.fs.read_text("/" + deep) == "content"
+    guard.check()
+
+
+def test_links_leading_past_path_max_rejected(tmp_path: Path, guard: LeakGuard) -> None:
+    # Each short name is fine, but the link inside the deep folder doubles its depth.
+    chain = "e/" * 1500
+    layer = [
+        folder(chain),
+        symlink(chain + "p", chain.rstrip("/")),
+        symlink("p", chain.rstrip("/")),
+        file("p/p/f", "x"),
+    ]
+    tarball = write_rootfs_tar(tmp_path / "links.tar", layer)
+
+    message = rejected(f"tar:{tarball}")
+
+    assert "'p/p/f' lands at a path longer than Linux allows" in message
+    guard.check()
