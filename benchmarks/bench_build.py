@@ -1,9 +1,9 @@
 """Benchmark ``hardbase build`` on the example specs beside plain mmdebstrap runs.
 
 For each example this records the image's size (layer tar and gzip blob),
-its package count and the build's wall time, and the wall time of a plain
-mmdebstrap run that installs the same packages (same variant, same package
-cache, no hardening and no image writing). A plain ``--variant=minbase``
+its package count and the build's wall time. Beside it stands the wall time
+of a plain mmdebstrap run that installs the same packages with the same
+variant and package cache, without hardening or image writing. A plain ``--variant=minbase``
 run of the same suite is measured for reference. Both kinds of run reuse a
 warm .deb cache, so download speed is left out of the comparison.
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from hardbase.build.accounts import apply_accounts
 from hardbase.build.harden import harden, package_epoch, release_epoch
 from hardbase.build.prune import read_status
-from hardbase.build.spec import BuildSpec, Flavour, Hardening
+from hardbase.build.spec import BuildSpec, Hardening
 from hardbase.errors import InputError
 from hardbase.image.oci import host_platform
 from hardbase.image.writer import (
@@ -413,7 +413,3 @@ def _write_sbom(output: OutputTarget, blobs: ImageBlobs, epoch: int) -> Path | N
         Path(partial).unlink(missing_ok=True)
         raise
     return path
-
-
-def flavour_names() -> tuple[str, ...]:
-    return tuple(flavour.value for flavour in Flavour)

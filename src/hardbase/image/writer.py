@@ -1,9 +1,9 @@
 """Write a root filesystem folder as a reproducible single-layer image.
 
-The same tree and epoch always give the same bytes: tar entries sorted by
-path, modification times clamped to the epoch, numeric owners without
-names, a gzip header without a file name or time at a fixed level, and
-JSON documents with sorted keys. Outputs are an OCI image layout or a
+The same tree and epoch always give the same bytes. Tar entries are sorted
+by path, modification times are clamped to the epoch, and owners are
+numeric without names. The gzip header has no file name or time and the
+level is fixed, and JSON documents have sorted keys. Outputs are an OCI image layout or a
 docker-archive that ``docker load`` accepts, each written beside its final
 name and renamed into place.
 """
@@ -253,6 +253,7 @@ def image_blobs(
         runtime["WorkingDir"] = config.working_dir
     if config.labels:
         runtime["Labels"] = dict(config.labels)
+
     history: dict[str, Any] = {"created": rfc3339(epoch), "created_by": created_by}
     if comment:
         history["comment"] = comment
@@ -268,6 +269,7 @@ def image_blobs(
         config_document["variant"] = platform.variant
     config_bytes = canonical_json(config_document)
     config_digest = sha256_digest(config_bytes)
+
     manifest_document: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": MEDIA_MANIFEST,

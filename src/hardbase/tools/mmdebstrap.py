@@ -89,8 +89,8 @@ def package_cache_hooks(cache: Path) -> tuple[tuple[str, ...], tuple[str, ...], 
     """Return (setup hooks, customize hooks, skips) that reuse and refill a folder of .deb files.
 
     Packages found in ``cache`` are put into the chroot's apt archive before
-    download, so apt fetches only what is missing; everything downloaded is
-    copied back afterwards.
+    the download, so apt fetches only what is missing. Everything downloaded
+    is copied back afterwards.
     """
     folder = shlex.quote(str(cache))
     setup = (
@@ -157,13 +157,10 @@ def failure(stderr: str, run: MmdebstrapRun, source: str) -> Exception:
                 hint="check the mirror URL and the network",
             )
     errors = [line for line in lines if line.startswith("E: ")]
-    last = errors[0] if errors else (lines[-1] if lines else "no output")
+    if errors:
+        last = errors[0]
+    elif lines:
+        last = lines[-1]
+    else:
+        last = "no output"
     return ToolError(f"mmdebstrap failed for {source}: {last}")
-
-
-def version() -> str:
-    """Return mmdebstrap's version string."""
-    completed = subprocess.run(
-        [require("mmdebstrap"), "--version"], capture_output=True, text=True, check=False
-    )
-    return completed.stdout.strip().removeprefix("mmdebstrap ")
