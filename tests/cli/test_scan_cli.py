@@ -113,6 +113,9 @@ def test_scan_alpine_output_file(tmp_path: Path) -> None:
     assert report["distro"]["release"] == "3.20"
     assert report["checks"]["pending-updates"].startswith("skipped")
     assert not list(tmp_path.glob(".report.json.*"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_scan_missing_image_exits_two_with_one_line(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,22 @@ from hardbase.errors import InputError
 
 #: Logs, warnings and progress go to standard error; reports go to standard output.
 console_err = Console(stderr=True)
+
+#: C0 and C1 control characters, which an image or feed could use to rewrite the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with control characters and undecodable bytes shown as escapes."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def print_warning(message: str) -> None:
+    """Print one warning line on standard error, with any control characters escaped."""
+    console_err.print(
+        f"hardbase: warning: {printable(message)}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 def show_progress(enabled: bool = True) -> bool:
@@ -54,6 +71,11 @@ def write_output(text: str, output: Path | None) -> None:
         handle.write(text)
         partial = Path(handle.name)
     try:
+        # NamedTemporaryFile creates the file with mode 0600; give the report
+        # the mode a plain open() would, as the umask allows.
+        umask = os.umask(0)
+        os.umask(umask)
+        partial.chmod(0o666 & ~umask)
         partial.replace(output)
     except OSError:
         partial.unlink(missing_ok=True)
@@ -66,6 +88,4 @@ def stderr_warnings() -> Iterator[list[str]]:
     collected: list[str] = []
     yield collected
     for line in collected:
-        console_err.print(
-            f"hardbase: warning: {line}", markup=False, highlight=False, soft_wrap=True
-        )
+        print_warning(line)
