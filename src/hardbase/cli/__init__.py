@@ -14,12 +14,19 @@ import sys
 import typer
 
 from hardbase import __version__
-from hardbase.cli import db, sbom, scan
-from hardbase.cli import seccomp
-from hardbase.cli import build
-from hardbase.cli import audit
-from hardbase.cli import compare
-from hardbase.cli import graph, outdated, rebuild, rollout
+from hardbase.cli import (
+    audit,
+    build,
+    compare,
+    db,
+    graph,
+    outdated,
+    rebuild,
+    rollout,
+    sbom,
+    scan,
+    seccomp,
+)
 from hardbase.cli._common import console_err
 from hardbase.errors import HardbaseError
 
@@ -43,21 +50,25 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log more: -v info, -vv debug."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Log more: -v info, -vv debug."
+    ),
 ) -> None:
     level = os.environ.get("HARDBASE_LOGLEVEL", "").upper() or (
         "DEBUG" if verbose > 1 else "INFO" if verbose == 1 else "WARNING"
     )
-    logging.basicConfig(level=level, format="hardbase: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="hardbase: %(levelname)s: %(message)s", stream=sys.stderr
+    )
 
 
 scan.register(app)
 sbom.register(app)
 db.register(app)
-seccomp.register(app)
-audit.register(app)
 build.register(app)
+seccomp.register(app)
 compare.register(app)
+audit.register(app)
 graph.register(app)
 outdated.register(app)
 rebuild.register(app)
@@ -73,7 +84,9 @@ def main() -> None:
     try:
         app(prog_name="hardbase")
     except HardbaseError as error:
-        console_err.print(f"hardbase: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        console_err.print(
+            f"hardbase: error: {error}", markup=False, highlight=False, soft_wrap=True
+        )
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         console_err.print("hardbase: interrupted", markup=False)
