@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from hardbase.cli._common import console_err, write_output
+from hardbase.cli._common import console_err, print_warning, write_output
 from hardbase.errors import InputError
 from hardbase.scan.findings import Severity
 
@@ -175,9 +175,7 @@ def scan(
     else:
         report = scan_image(image, options)
     for warning in report.warnings:
-        console_err.print(
-            f"hardbase: warning: {warning}", markup=False, highlight=False, soft_wrap=True
-        )
+        print_warning(warning)
 
     write_output(_render(report, output_format, output, show_suppressed), output)
     if threshold is not None and any(f.severity >= threshold for f in report.findings):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -18,6 +20,10 @@ _SEVERITY_STYLE = {
     Severity.NEGLIGIBLE: "dim",
     Severity.UNKNOWN: "magenta",
 }
+
+#: C0 and C1 control characters. Printed raw, an image's file or package name could
+#: move the cursor, clear the screen or retitle the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 _SECTION_TITLES = {
     FindingKind.VULNERABILITY: "Vulnerabilities",
@@ -36,16 +42,22 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
+def _clean(text: str) -> str:
+    """Return ``text`` safe to print: undecodable bytes and control characters escaped."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", _safe(text))
+
+
 def _header(report: ScanReport) -> Table:
     image = report.image
     distro = report.inventory.distro
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("Image", _safe(image.reference))
+    # Text cells, unlike plain strings, are not parsed as console markup.
+    grid.add_row("Image", Text(_clean(image.reference)))
     if image.manifest_digest:
         grid.add_row("Digest", image.manifest_digest)
-    grid.add_row("OS", distro.pretty_name or distro.id if distro else "unknown")
+    grid.add_row("OS", Text(_clean(distro.pretty_name or distro.id if distro else "unknown")))
     size = human_size(image.unpacked_size)
     if image.compressed_size:
         size += (
@@ -58,7 +70,8 @@ def _header(report: ScanReport) -> Table:
     if other:
         packages += f", {other} in another state"
     grid.add_row("Packages", packages)
-    grid.add_row("User", image.user or ("not set (root)" if image.has_config else "no config"))
+    user = image.user or ("not set (root)" if image.has_config else "no config")
+    grid.add_row("User", Text(_clean(user)))
     return grid
 
 
@@ -78,7 +91,7 @@ def _scalar_evidence(finding: Finding, limit: int = 4) -> str:
         parts.append(f"{key}: {value}")
         if len(parts) == limit:
             break
-    return _safe("; ".join(parts))
+    return _clean("; ".join(parts))
 
 
 def _severity(finding: Finding) -> Text:
@@ -86,7 +99,7 @@ def _severity(finding: Finding) -> Text:
 
 
 def _text(value: object) -> str:
-    return _safe("" if value is None else str(value))
+    return _clean("" if value is None else str(value))
 
 
 def _pending_section(findings: list[Finding]) -> Table:
@@ -102,10 +115,10 @@ def _pending_section(findings: list[Finding]) -> Table:
         evidence = finding.evidence
         table.add_row(
             _severity(finding),
-            _text(finding.package),
-            _text(evidence.get("installed_version")),
-            _text(evidence.get("available_version")),
-            _text(evidence.get("suite")),
+            Text(_text(finding.package)),
+            Text(_text(evidence.get("installed_version"))),
+            Text(_text(evidence.get("available_version"))),
+            Text(_text(evidence.get("suite"))),
         )
     return table
 
@@ -131,10 +144,10 @@ def _vulnerability_section(findings: list[Finding]) -> Table:
         verdict = f"{_text(evidence.get('verdict'))}\n{rule_and_record}"
         table.add_row(
             _severity(finding),
-            finding.rule_id,
-            _text(", ".join(str(p) for p in packages)),
-            _text(installed),
-            _text(evidence.get("fixed_version") or "-"),
+            Text(_text(finding.rule_id)),
+            Text(_text(", ".join(str(p) for p in packages))),
+            Text(_text(installed)),
+            Text(_text(evidence.get("fixed_version") or "-")),
             Text(verdict),
         )
     return table
@@ -149,11 +162,13 @@ def _generic_section(kind: FindingKind, findings: list[Finding]) -> Table:
     table.add_column("Finding", ratio=3)
     table.add_column("Fix", ratio=2)
     for finding in findings:
-        body = Text(_safe(finding.title))
+        body = Text(_clean(finding.title))
         evidence = _scalar_evidence(finding)
         if evidence:
             body.append("\n" + evidence, style="dim")
-        table.add_row(_severity(finding), finding.rule_id, body, Text(_safe(finding.fix)))
+        table.add_row(
+            _severity(finding), Text(_text(finding.rule_id)), body, Text(_clean(finding.fix))
+        )
     return table
 
 
@@ -186,10 +201,14 @@ def render_table(report: ScanReport, console: Console, *, show_suppressed: bool 
         table.add_column("Package")
         table.add_column("Reason")
         for item in report.suppressed:
-            table.add_row(item.finding.rule_id, item.finding.package or "", _safe(item.reason))
+            table.add_row(
+                Text(_text(item.finding.rule_id)),
+                Text(_text(item.finding.package)),
+                Text(_clean(item.reason)),
+            )
         parts.extend([Text(""), table])
     for note in report.notes:
-        parts.append(Text(f"Note: {note}", style="bold"))
+        parts.append(Text(f"Note: {_clean(note)}", style="bold"))
     parts.append(Text(""))
     parts.append(Text(_summary_line(report)))
     console.print(Group(*parts))

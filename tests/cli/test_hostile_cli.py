@@ -1,0 +1,98 @@
+"""Hostile images and options given to the command line, run as a user runs it.
+
+The contract: one clear line on standard error and exit status 2 for bad
+input, never a traceback; nothing from an image reaches the terminal as a
+control sequence or as console markup; an output file is replaced whole or
+not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imagebuild import file, write_rootfs_tar
+
+HARDBASE = [sys.executable, "-m", "hardbase"]
+OFFLINE = ["--no-pending-updates", "--no-vulnerabilities"]
+ESC = "\x1b"
+
+OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_CODENAME=bookworm\n'
+STATUS = "Package: base\nStatus: install ok installed\nVersion: 1\n"
+
+
+def run(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HARDBASE_STORE": str(cwd / "store" / "advisories.db"),
+        "XDG_CACHE_HOME": str(cwd / "cache"),
+    }
+    return subprocess.run(
+        [*HARDBASE, *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """Return the single error line of a failed run, checking the exit status and form."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hardbase: error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def small_image(tmp_path: Path) -> Path:
+    members = [file("etc/os-release", OS_RELEASE), file("var/lib/dpkg/status", STATUS)]
+    return write_rootfs_tar(tmp_path / "small.tar", members)
+
+
+def test_table_escapes_control_sequences(tmp_path: Path) -> None:
+    # A setuid file is reported by name; its name clears the screen and retitles the terminal.
+    name = "usr/bin/evil\x1b[2J\x1b[H\x1b]0;pwned\x07\nname\r"
+    members = [file("etc/os-release", OS_RELEASE), file(name, "x", mode=0o4755)]
+    tarball = write_rootfs_tar(tmp_path / "evil.tar", members)
+
+    result = run("scan", *OFFLINE, f"tar:{tarball}", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert ESC not in result.stdout
+    assert "\r" not in result.stdout
+    assert "evil\\x1b[2J\\x1b[H\\x1b]0;pwned" in result.stdout
+
+
+def test_table_shows_markup_literally(tmp_path: Path) -> None:
+    os_release = (
+        'PRETTY_NAME="\x1b[2J[bold]Trusted[/bold] [link=http://127.0.0.1/]OS[/link]"\nID=debian\n'
+    )
+    tarball = write_rootfs_tar(tmp_path / "markup.tar", [file("etc/os-release", os_release)])
+
+    result = run("scan", *OFFLINE, f"tar:{tarball}", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "\\x1b[2J[bold]Trusted[/bold] [link=http://127.0.0.1/]OS[/link]" in result.stdout
+    assert ESC not in result.stdout
+
+
+def test_warnings_escape_control_sequences(tmp_path: Path) -> None:
+    status = "Package: evil\x1b[2J\nStatus: install installed\nVersion: 1\n"
+    members = [file("etc/os-release", OS_RELEASE), file("var/lib/dpkg/status", status)]
+    tarball = write_rootfs_tar(tmp_path / "status.tar", members)
+
+    for command in (["scan", *OFFLINE, "--format", "json"], ["sbom"]):
+        result = run(*command, f"tar:{tarball}", cwd=tmp_path)
+
+        assert result.returncode == 0, result.stderr
+        assert ESC not in result.stderr
+        assert "package evil\\x1b[2J has an unreadable Status" in result.stderr
