@@ -114,5 +114,5 @@ def test_tree_nests_children() -> None:
 
 def test_missing_listed_file_rejected(tmp_path: Path) -> None:
     shutil.copy(ASSETS / "fleet" / "hardbase.yaml", tmp_path / "hardbase.yaml")
-    with pytest.raises(GraphError, match="base/base.yaml does not exist"):
+    with pytest.raises(GraphError, match=r"base/base\.yaml does not exist"):
         load_graph(tmp_path)
