@@ -9,6 +9,7 @@ not at all.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,38 @@ def test_warnings_escape_control_sequences(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert ESC not in result.stderr
         assert "package evil\\x1b[2J has an unreadable Status" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["scan", "sbom"])
+def test_output_onto_folder_rejected(command: str, small_image: Path, tmp_path: Path) -> None:
+    target = tmp_path / "reports"
+    target.mkdir()
+    options = OFFLINE if command == "scan" else []
+
+    result = run(command, *options, "--output", str(target), f"tar:{small_image}", cwd=tmp_path)
+
+    assert "not a regular file" in one_error_line(result)
+    assert list(target.iterdir()) == []
+
+
+def test_output_onto_fifo_kept(small_image: Path, tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    os.mkfifo(target)
+
+    result = run("sbom", "--output", str(target), f"tar:{small_image}", cwd=tmp_path)
+
+    assert "not a regular file" in one_error_line(result)
+    assert stat.S_ISFIFO(target.lstat().st_mode)
+
+
+def test_failed_read_keeps_output(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("previous report\n")
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"\x1f\x8b" + b"\0" * 64)
+
+    result = run("sbom", "--output", str(target), f"tar:{broken}", cwd=tmp_path)
+
+    assert "tar:" in one_error_line(result)
+    assert target.read_text() == "previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.tar.gz", "report.json"]

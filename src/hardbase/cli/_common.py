@@ -65,11 +65,30 @@ def write_output(text: str, output: Path | None) -> None:
         raise InputError(
             f"--output {output}: folder {folder} does not exist", hint="create it first"
         )
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=folder, prefix=f".{output.name}.", delete=False
-    ) as handle:
-        handle.write(text)
-        partial = Path(handle.name)
+    if output.exists() and not output.is_file():
+        # Renaming over a folder fails, and over a FIFO or device node replaces it.
+        raise InputError(
+            f"--output {output}: not a regular file", hint="give the path of a file to write"
+        )
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept on error
+            "w", encoding="utf-8", dir=folder, prefix=f".{output.name}.", delete=False
+        )
+    except OSError as error:
+        raise InputError(
+            f"--output {output}: cannot write in {folder} ({error.strerror})",
+            hint="check the folder's permissions",
+        ) from None
+    partial = Path(handle.name)
+    try:
+        with handle:
+            handle.write(text)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise InputError(
+            f"--output {output}: cannot write in {folder} ({error.strerror})",
+            hint="free space in the folder and retry",
+        ) from None
     try:
         # NamedTemporaryFile creates the file with mode 0600; give the report
         # the mode a plain open() would, as the umask allows.
@@ -77,9 +96,12 @@ def write_output(text: str, output: Path | None) -> None:
         os.umask(umask)
         partial.chmod(0o666 & ~umask)
         partial.replace(output)
-    except OSError:
+    except OSError as error:
         partial.unlink(missing_ok=True)
-        raise
+        raise InputError(
+            f"--output {output}: cannot replace the file ({error.strerror})",
+            hint="check the file and its folder",
+        ) from None
 
 
 @contextmanager
