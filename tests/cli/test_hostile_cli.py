@@ -9,9 +9,13 @@ not at all.
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +136,37 @@ def test_failed_read_keeps_output(tmp_path: Path) -> None:
     assert "tar:" in one_error_line(result)
     assert target.read_text() == "previous report\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.tar.gz", "report.json"]
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo")
+def test_sigterm_removes_work_folder(tmp_path: Path) -> None:
+    # A registry on 127.0.0.1 that accepts connections and never answers keeps the
+    # scan waiting, with its work folder made, until the SIGTERM.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        env = {**os.environ, "TMPDIR": str(scratch), "HARDBASE_STORE": str(tmp_path / "a.db")}
+        process = subprocess.Popen(
+            [*HARDBASE, "sbom", f"docker://127.0.0.1:{port}/base:1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not list(scratch.iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert list(scratch.iterdir()), "the work folder never appeared"
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 143, stderr
+    assert stderr.splitlines() == ["hardbase: terminated"]
+    assert list(scratch.iterdir()) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 import typer
@@ -27,7 +28,7 @@ from hardbase.cli import (
     scan,
     seccomp,
 )
-from hardbase.cli._common import console_err
+from hardbase.cli._common import console_err, printable
 from hardbase.errors import HardbaseError
 
 app = typer.Typer(
@@ -75,19 +76,36 @@ rebuild.register(app)
 rollout.register(app)
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that cleanup code runs."""
+
+
+def _terminate(_signal: int, _frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
     """Run the command line and exit with its status.
 
     Usage errors exit with 2 (click's own handling); a HardbaseError exits with
     its ``exit_code`` after one line on standard error, never a traceback.
+    SIGTERM (a CI time-out, ``kill``) exits with 143 after the work folders and
+    partial files are removed, as Ctrl-C does with 130.
     """
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(prog_name="hardbase")
     except HardbaseError as error:
         console_err.print(
-            f"hardbase: error: {error}", markup=False, highlight=False, soft_wrap=True
+            f"hardbase: error: {printable(str(error))}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         console_err.print("hardbase: interrupted", markup=False)
         sys.exit(130)
+    except _Terminated:
+        console_err.print("hardbase: terminated", markup=False)
+        sys.exit(128 + signal.SIGTERM)
