@@ -6,6 +6,7 @@ written outside the test's TMPDIR and that no work folder was left behind.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from leakguard import LeakGuard
 
 from hardbase.errors import ImageError
 from hardbase.image.reader import open_image
-from imagebuild import file, folder, symlink, write_rootfs_tar
+from imagebuild import (
+    file,
+    folder,
+    symlink,
+    write_docker_archive,
+    write_oci_layout,
+    write_rootfs_tar,
+)
 
 
 @pytest.fixture
@@ -63,4 +71,50 @@ def test_links_leading_past_path_max_rejected(tmp_path: Path, guard: LeakGuard) 
     message = rejected(f"tar:{tarball}")
 
     assert "'p/p/f' lands at a path longer than Linux allows" in message
+    guard.check()
+
+
+def test_many_archive_images_listed_briefly(tmp_path: Path, guard: LeakGuard) -> None:
+    tags = [f"app:{number}" for number in range(10_000)] + ["app:\x1b[2Jevil"]
+    manifest = [{"Config": "none.json", "RepoTags": [tag], "Layers": []} for tag in tags]
+    archive = tmp_path / "many.tar"
+    write_docker_archive(archive, [[file("f", "x")]], manifest=manifest)
+
+    message = rejected(f"docker-archive:{archive}")
+
+    assert "contains 10001 images" in message
+    assert "app:0; app:1;" in message
+    assert "and 9991 more" in message
+    assert "app:9999" not in message
+    assert len(message) < 600
+    guard.check()
+
+
+def test_tag_escape_sequence_shown_escaped(tmp_path: Path, guard: LeakGuard) -> None:
+    archive = tmp_path / "evil.tar"
+    write_docker_archive(archive, [[file("f", "x")]], repo_tags=["app:\x1b[2Jevil"])
+
+    message = rejected(f"docker-archive:{archive}:other:1")
+
+    assert "\x1b" not in message
+    assert "'app:\\x1b[2Jevil'" in message
+    guard.check()
+
+
+def test_many_layout_tags_listed_briefly(tmp_path: Path, guard: LeakGuard) -> None:
+    root = tmp_path / "oci"
+    write_oci_layout(root, [[file("f", "x")]])
+    index = json.loads((root / "index.json").read_text())
+    descriptor = index["manifests"][0]
+    index["manifests"] = [
+        {**descriptor, "annotations": {"org.opencontainers.image.ref.name": f"v{number}"}}
+        for number in range(5000)
+    ]
+    (root / "index.json").write_text(json.dumps(index))
+
+    message = rejected(f"oci:{root}:missing")
+
+    assert "no image tagged 'missing'" in message
+    assert "and 4990 more" in message
+    assert len(message) < 600
     guard.check()

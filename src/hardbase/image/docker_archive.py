@@ -26,6 +26,7 @@ from hardbase.image.oci import (
     MAX_JSON_BYTES,
     check_diff_ids,
     load_json,
+    name_list,
     parse_config,
     verify_digest,
 )
@@ -258,7 +259,7 @@ def _select_entry(
             raise ImageError(
                 f"{label}: the archive contains {len(entries)} images",
                 hint="name one as docker-archive:FILE:NAME:TAG or docker-archive:FILE:@INDEX; "
-                f"images: {'; '.join(names)}",
+                f"images: {name_list(names, '; ')}",
             )
         return entries[0]
     if selector.startswith("@"):
@@ -278,5 +279,5 @@ def _select_entry(
     found = sorted({tag for entry in entries for tag in _tags(entry)})
     raise ImageError(
         f"{label}: no image tagged {selector!r} in the archive",
-        hint=f"tags in the archive: {', '.join(found) or 'none'}",
+        hint=f"tags in the archive: {name_list(found) or 'none'}",
     )

@@ -41,6 +41,21 @@ def host_platform() -> str:
     return f"linux/{_GO_ARCH.get(machine, machine)}"
 
 
+#: Names listed in one error message before the rest are only counted.
+MAX_NAMES_SHOWN = 10
+
+
+def name_list(names: list[str], separator: str = ", ") -> str:
+    """Return the first ``MAX_NAMES_SHOWN`` names for a message, and how many more there are.
+
+    Names come from the image, so one that is not printable is shown as its repr.
+    """
+    shown = [name if name.isprintable() else repr(name) for name in names[:MAX_NAMES_SHOWN]]
+    if len(names) > MAX_NAMES_SHOWN:
+        shown.append(f"and {len(names) - MAX_NAMES_SHOWN} more")
+    return separator.join(shown)
+
+
 def check_digest(digest: object, where: str) -> str:
     """Return ``digest`` if it is a well-formed sha256 or sha512 digest, else raise.
 
@@ -183,7 +198,7 @@ class OciLayout:
                 tags = sorted({name for d in descriptors if (name := _ref_name(d))})
                 raise ImageError(
                     f"{self.label}: no image tagged {tag!r}",
-                    hint=f"tags in this layout: {', '.join(tags) or 'none'}",
+                    hint=f"tags in this layout: {name_list(tags) or 'none'}",
                 )
         else:
             chosen = descriptors
@@ -198,7 +213,7 @@ class OciLayout:
             tags = [_ref_name(d) or "<untagged>" for d in chosen]
             raise ImageError(
                 f"{self.label}: the layout contains {len(chosen)} images",
-                hint=f"name one as oci:DIR:TAG; tags: {', '.join(tags)}",
+                hint=f"name one as oci:DIR:TAG; tags: {name_list(tags)}",
             )
         return resolve_manifest(chosen[0], self.read_blob, wanted_platform, self.label)
 
@@ -231,7 +246,7 @@ def _choose_platform(
     found = sorted({_platform_names(candidate)[1] for candidate in candidates})
     raise ImageError(
         f"{label}: no image for platform {wanted}",
-        hint=f"choose one with --platform: {', '.join(found) or 'none listed'}",
+        hint=f"choose one with --platform: {name_list(found) or 'none listed'}",
     )
 
 
