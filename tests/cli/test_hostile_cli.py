@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from imagebuild import file, write_rootfs_tar
+from imagebuild import Member, file, write_rootfs_tar
 
 HARDBASE = [sys.executable, "-m", "hardbase"]
 OFFLINE = ["--no-pending-updates", "--no-vulnerabilities"]
@@ -170,3 +170,17 @@ def test_sigterm_removes_work_folder(tmp_path: Path) -> None:
     assert process.returncode == 143, stderr
     assert stderr.splitlines() == ["hardbase: terminated"]
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["scan", "sbom"])
+def test_max_unpacked_size_stops_bomb(command: str, tmp_path: Path) -> None:
+    # The header promises 2 GiB, which gzip would inflate from a few megabytes of zeros.
+    member = Member("zeros", data=b"\0" * 1024, declared_size=2 * 1024**3)
+    bomb = write_rootfs_tar(tmp_path / "bomb.tar.gz", [member], compression="gzip")
+    options = OFFLINE if command == "scan" else []
+
+    result = run(command, *options, "--max-unpacked-size", "1", f"tar:{bomb}", cwd=tmp_path)
+
+    line = one_error_line(result)
+    assert "past the limit of 1073741824 bytes" in line
+    assert "raise --max-unpacked-size" in line

@@ -61,6 +61,10 @@ def sbom(
             help="OS/ARCH[/VARIANT] to pick from a multi-platform OCI index or registry image.",
         ),
     ] = None,
+    max_unpacked_size: Annotated[
+        int,
+        typer.Option("--max-unpacked-size", min=1, help="Largest unpacked image to read, in GiB."),
+    ] = 32,
 ) -> None:
     """Write a software bill of materials of the packages installed in IMAGE.
 
@@ -75,12 +79,14 @@ def sbom(
             f"--platform {platform!r} is not OS/ARCH[/VARIANT]", hint="write it as linux/amd64"
         )
     with stderr_warnings() as warnings:
-        inventory, subject = _read(image, platform, warnings)
+        inventory, subject = _read(image, platform, max_unpacked_size * 1024**3, warnings)
         text = _render(output_format, inventory, subject)
     write_output(text, output)
 
 
-def _read(image: str, platform: str | None, warnings: list[str]) -> tuple[Inventory, SbomSubject]:
+def _read(
+    image: str, platform: str | None, max_unpacked_bytes: int, warnings: list[str]
+) -> tuple[Inventory, SbomSubject]:
     from hardbase.cli._common import progress_bar
     from hardbase.image.reader import open_image
     from hardbase.packages import read_inventory
@@ -92,7 +98,9 @@ def _read(image: str, platform: str | None, warnings: list[str]) -> tuple[Invent
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=label)
 
-        with open_image(image, platform=platform, progress=progress) as opened:
+        with open_image(
+            image, platform=platform, max_unpacked_bytes=max_unpacked_bytes, progress=progress
+        ) as opened:
             inventory = read_inventory(opened.fs, files=False)
             subject = subject_from_image(opened)
     warnings.extend(inventory.warnings)

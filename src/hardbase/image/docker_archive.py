@@ -83,7 +83,7 @@ def _plain_copy(path: Path, label: str, work_dir: Path, max_bytes: int) -> Path:
                     if copied > max_bytes:
                         raise ImageError(
                             f"{label}: the archive unpacks to more than {max_bytes} bytes",
-                            hint="raise the limit (max_unpacked_bytes) if it is really this large",
+                            hint="raise --max-unpacked-size if the image is really this large",
                         )
                     out.write(chunk)
         except DECOMPRESSION_ERRORS as error:

@@ -365,7 +365,7 @@ class TreeBuilder:
             raise ImageError(
                 f"{layer_label}: member {member.name!r} ({member.size} bytes) would take the "
                 f"unpacked image past the limit of {self._max_bytes} bytes",
-                hint="raise the limit (max_unpacked_bytes) if the image is really this large",
+                hint="raise --max-unpacked-size if the image is really this large",
             )
         self._unpacked += member.size
 
