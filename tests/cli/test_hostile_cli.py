@@ -184,3 +184,12 @@ def test_max_unpacked_size_stops_bomb(command: str, tmp_path: Path) -> None:
     line = one_error_line(result)
     assert "past the limit of 1073741824 bytes" in line
     assert "raise --max-unpacked-size" in line
+
+
+@pytest.mark.parametrize("command", ["scan", "sbom"])
+def test_bad_platform_rejected(command: str, small_image: Path, tmp_path: Path) -> None:
+    options = OFFLINE if command == "scan" else []
+
+    result = run(command, *options, "--platform", "../..", f"tar:{small_image}", cwd=tmp_path)
+
+    assert "--platform '../..' is not OS/ARCH[/VARIANT]" in one_error_line(result)

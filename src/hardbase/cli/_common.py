@@ -35,6 +35,18 @@ def print_warning(message: str) -> None:
     )
 
 
+#: ``OS/ARCH`` or ``OS/ARCH/VARIANT``, as OCI image indexes name platforms.
+_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
+
+
+def check_platform(platform: str | None) -> None:
+    """Raise InputError unless ``platform`` is None or ``OS/ARCH[/VARIANT]``."""
+    if platform is not None and not _PLATFORM.match(platform):
+        raise InputError(
+            f"--platform {platform!r} is not OS/ARCH[/VARIANT]", hint="write it as linux/amd64"
+        )
+
+
 def show_progress(enabled: bool = True) -> bool:
     """Return True when progress bars belong on standard error: a terminal, not JSON mode."""
     return enabled and console_err.is_terminal and not os.environ.get("CI")

@@ -8,7 +8,6 @@ spdx-tools.
 from __future__ import annotations
 
 import enum
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,9 +16,6 @@ import typer
 if TYPE_CHECKING:
     from hardbase.packages.model import Inventory
     from hardbase.report._sbom import SbomSubject
-
-#: ``OS/ARCH`` or ``OS/ARCH/VARIANT``, as OCI image indexes name platforms.
-_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
 
 
 class SbomFormat(enum.StrEnum):
@@ -71,13 +67,9 @@ def sbom(
     Lists every dpkg and apk package whose files are in the image; packages of
     which only configuration files remain are left out.
     """
-    from hardbase.cli._common import stderr_warnings, write_output
-    from hardbase.errors import InputError
+    from hardbase.cli._common import check_platform, stderr_warnings, write_output
 
-    if platform is not None and not _PLATFORM.match(platform):
-        raise InputError(
-            f"--platform {platform!r} is not OS/ARCH[/VARIANT]", hint="write it as linux/amd64"
-        )
+    check_platform(platform)
     with stderr_warnings() as warnings:
         inventory, subject = _read(image, platform, max_unpacked_size * 1024**3, warnings)
         text = _render(output_format, inventory, subject)

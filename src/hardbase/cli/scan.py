@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from hardbase.cli._common import console_err, print_warning, write_output
+from hardbase.cli._common import check_platform, console_err, print_warning, write_output
 from hardbase.errors import InputError
 from hardbase.scan.findings import Severity
 
@@ -145,6 +145,7 @@ def scan(
     from hardbase.scan.run import ScanOptions, scan_image
 
     threshold = Severity.parse(fail_on) if fail_on else None
+    check_platform(platform)
     if ignore_file is None and DEFAULT_IGNORE_FILE.is_file():
         ignore_file = DEFAULT_IGNORE_FILE
     elif ignore_file is not None and not ignore_file.is_file():
