@@ -7,6 +7,8 @@ written outside the test's TMPDIR and that no work folder was left behind.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,4 +119,20 @@ def test_many_layout_tags_listed_briefly(tmp_path: Path, guard: LeakGuard) -> No
     assert "no image tagged 'missing'" in message
     assert "and 4990 more" in message
     assert len(message) < 600
+    guard.check()
+
+
+def test_fifo_path_rejected(tmp_path: Path, guard: LeakGuard) -> None:
+    fifo_path = tmp_path / "image.tar"
+    os.mkfifo(fifo_path)
+    messages: list[str] = []
+    # A regression blocks in open() waiting for a writer, so the check runs in a
+    # daemon thread that the test can give up on.
+    worker = threading.Thread(target=lambda: messages.append(rejected(str(fifo_path))), daemon=True)
+    worker.start()
+    worker.join(60)
+
+    assert not worker.is_alive(), "reading the FIFO blocked"
+    assert messages
+    assert "not a regular file or folder" in messages[0]
     guard.check()

@@ -95,6 +95,12 @@ def detect_transport(path: Path) -> str:
         if (path / "oci-layout").is_file() and (path / "index.json").is_file():
             return "oci"
         return "dir"
+    if not path.is_file():
+        # Sniffing a FIFO would wait for a writer forever.
+        raise ImageError(
+            f"{str(path)!r}: not a regular file or folder",
+            hint="give an image file, an OCI layout or a root filesystem folder",
+        )
     try:
         with path.open("rb") as raw:
             stream = decompressed(raw, sniff_file(raw))
