@@ -247,3 +247,33 @@ def test_store_empty_file_becomes_store(tmp_path: Path) -> None:
 
     assert result.name == "alpine-secdb/v3.20/main"
     assert store.stat().st_size > 0
+
+
+#: An integer longer than int()'s default limit of 4300 digits.
+HUGE_INTEGER = "1" * 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("tracker.json", '{"pkg": {"CVE-2024-1": {"releases": {"bookworm": NUMBER}}}}'),
+        ("secdb.json", '{"distroversion": "v3.20", "packages": [NUMBER]}'),
+        ("head.json", '{"x": NUMBER}'),
+    ],
+)
+def test_huge_json_integer_rejected(name: str, text: str, tmp_path: Path) -> None:
+    feed = tmp_path / name
+    feed.write_text(text.replace("NUMBER", HUGE_INTEGER))
+
+    with pytest.raises(FeedError, match=str(feed)) as caught:
+        import_files([feed], tmp_path / "advisories.db")
+    assert "set_int_max_str_digits" not in str(caught.value)
+    assert not (tmp_path / "advisories.db").exists()
+
+
+def test_huge_integer_osv_record_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "osv"
+    folder.mkdir()
+    (folder / "big.json").write_text('{"id": "X", "affected": [' + HUGE_INTEGER + "]}")
+
+    _import_fails(folder, tmp_path / "advisories.db", "Exceeds the limit")

@@ -118,8 +118,9 @@ def _detect_json_object(head: bytes) -> FeedKind | None:
     text = head.decode("utf-8", errors="replace")
     try:
         document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        # RecursionError: arrays or objects nested deeper than the parser's stack.
+    except (ValueError, RecursionError):
+        # Besides invalid JSON: an integer past int()'s digit limit, or arrays and
+        # objects nested deeper than the parser's stack.
         keys = set(re.findall(r'"(\w+)"\s*:', text[:4096]))
         if "distroversion" in keys or "packages" in keys:
             return FeedKind.ALPINE_SECDB

@@ -88,6 +88,13 @@ def _load(raw: bytes, path: Path) -> Any:
                 f"{path}: Alpine secdb JSON nests arrays or objects too deep",
                 hint="download it again",
             ) from None
+        except ValueError as error:
+            # An integer past int()'s digit limit raises a plain ValueError, whose
+            # advice after the ';' (raise the limit) is no fix for a feed.
+            raise FeedError(
+                f"{path}: invalid Alpine secdb JSON ({str(error).split(';')[0]})",
+                hint="download it again",
+            ) from None
     try:
         # BaseLoader keeps every scalar a string: "1.10" stays a version, not 1.1.
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - BaseLoader builds no objects

@@ -157,6 +157,10 @@ class _ObjectReader:
                 raise self._error(f"invalid or truncated JSON ({error.msg})") from None
             except RecursionError:
                 raise self._error("JSON arrays or objects nested too deep") from None
+            except ValueError as error:
+                # An integer past int()'s digit limit raises a plain ValueError, whose
+                # advice after the ';' (raise the limit) is no fix for a feed.
+                raise self._error(f"invalid JSON ({str(error).split(';')[0]})") from None
             # A number or literal that ends exactly at the buffer's end may continue
             # in the next chunk, so decode it again with more text.
             partial = end == len(self._buffer) and not isinstance(value, dict | list | str)

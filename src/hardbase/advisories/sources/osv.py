@@ -63,9 +63,12 @@ def _advisories(path: Path, skipped: list[str]) -> Iterator[Advisory]:
         where = f"{path}:{member}" if path.is_file() else member
         try:
             record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        except ValueError as error:
+            # JSONDecodeError, UnicodeDecodeError, or an integer past int()'s digit limit,
+            # whose advice after the ';' (raise the limit) is no fix for a feed.
             raise FeedError(
-                f"{where}: invalid or truncated OSV JSON ({error})", hint="download it again"
+                f"{where}: invalid or truncated OSV JSON ({str(error).split(';')[0]})",
+                hint="download it again",
             ) from None
         except RecursionError:
             raise FeedError(
