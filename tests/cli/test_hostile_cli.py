@@ -193,3 +193,36 @@ def test_bad_platform_rejected(command: str, small_image: Path, tmp_path: Path) 
     result = run(command, *options, "--platform", "../..", f"tar:{small_image}", cwd=tmp_path)
 
     assert "--platform '../..' is not OS/ARCH[/VARIANT]" in one_error_line(result)
+
+
+#: Nesting depth far past the JSON and YAML parsers' recursion limits.
+DEEP = 100_000
+#: An integer longer than int()'s default limit of 4300 digits.
+HUGE_INTEGER = "1" * 5000
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "text", "expected"),
+    [
+        ("--vex", "deep.json", '{"statements": ' + "[" * DEEP + "]" * DEEP + "}", "too deep"),
+        ("--vex", "big.json", '{"statements": [' + HUGE_INTEGER + "]}", "Exceeds the limit"),
+        ("--ignore-file", "deep.yaml", "[" * DEEP + "]" * DEEP, "too deep"),
+        (
+            "--ignore-file",
+            "big.yaml",
+            f"- id: CVE-2024-1\n  reason: r\n  package: {HUGE_INTEGER}\n",
+            "Exceeds the limit",
+        ),
+    ],
+)
+def test_hostile_triage_file_rejected(
+    option: str, name: str, text: str, expected: str, small_image: Path, tmp_path: Path
+) -> None:
+    (tmp_path / name).write_text(text)
+
+    result = run("scan", *OFFLINE, option, name, f"tar:{small_image}", cwd=tmp_path)
+
+    line = one_error_line(result)
+    assert line.startswith(f"hardbase: error: {name}")
+    assert expected in line
+    assert "set_int_max_str_digits" not in line

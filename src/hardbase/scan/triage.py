@@ -304,6 +304,10 @@ def load_ignore_file(path: Path) -> list[IgnoreRule]:
         if context:
             problem = f"{context}: {problem}"
         raise IgnoreFileError(f"{where}: invalid YAML: {problem}", hint=_IGNORE_HINT) from error
+    except RecursionError:
+        raise IgnoreFileError(
+            f"{path}: invalid YAML: lists or mappings nested too deep", hint=_IGNORE_HINT
+        ) from None
     if root is None:
         return []
     if not isinstance(root, yaml.SequenceNode):
@@ -330,6 +334,15 @@ def load_vex(path: Path) -> VexDocument:
             f"{path} line {error.lineno} column {error.colno}: invalid JSON: {error.msg}",
             hint=_VEX_HINT,
         ) from error
+    except ValueError as error:
+        # An integer past int()'s digit limit; the advice after ';' is no fix for a document.
+        raise VexError(
+            f"{path}: invalid JSON: {str(error).split(';')[0]}", hint=_VEX_HINT
+        ) from None
+    except RecursionError:
+        raise VexError(
+            f"{path}: invalid JSON: arrays or objects nested too deep", hint=_VEX_HINT
+        ) from None
     try:
         return VexDocument.model_validate(data)
     except ValidationError as error:
@@ -373,7 +386,15 @@ def _ignore_rule(path: Path, number: int, node: yaml.Node) -> IgnoreRule:
                 f"{path} line {key_node.start_mark.line + 1}: key {key!r} appears twice",
                 hint=_IGNORE_HINT,
             )
-        values[key] = loader.construct_object(value_node, deep=True)
+        try:
+            values[key] = loader.construct_object(value_node, deep=True)
+        except (ValueError, RecursionError, yaml.YAMLError) as error:
+            # ValueError: an integer past int()'s digit limit; RecursionError: deep nesting.
+            raise IgnoreFileError(
+                f"{path} line {value_node.start_mark.line + 1}: {key!r} in entry {number} "
+                f"cannot be read ({str(error).split(';')[0] or type(error).__name__})",
+                hint=_IGNORE_HINT,
+            ) from None
         lines[key] = key_node.start_mark.line + 1
 
     try:
