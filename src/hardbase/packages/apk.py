@@ -16,7 +16,7 @@ import re
 
 from hardbase.image.fs import FilesystemView
 from hardbase.packages.catalog import Catalog, CatalogResult
-from hardbase.packages.model import Package
+from hardbase.packages.model import Package, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def parse_record(block: str, database: str, *, files: bool = True) -> Package | 
         maintainer=fields.get("m") or None,
         homepage=fields.get("U") or None,
         description=fields.get("T") or None,
-        installed_size=int(size) if size.isdigit() else None,
+        installed_size=parse_size(size),
         depends=_names(fields.get("D", ""), skip_conflicts=True),
         provides=_names(fields.get("p", ""), skip_conflicts=False),
         database=database,

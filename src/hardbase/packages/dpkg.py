@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from hardbase.image.fs import FilesystemView
 from hardbase.packages.catalog import Catalog, CatalogResult
-from hardbase.packages.model import Package
+from hardbase.packages.model import Package, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def _package(
         maintainer=stanza.get("maintainer"),
         homepage=stanza.get("homepage"),
         description=(stanza.get("description") or "").split("\n")[0] or None,
-        installed_size=int(size) * 1024 if size.isdigit() else None,
+        installed_size=kibibytes * 1024 if (kibibytes := parse_size(size)) is not None else None,
         depends=relation_names(stanza.get("pre-depends", ""), stanza.get("depends", "")),
         provides=relation_names(stanza.get("provides", "")),
         database=database,

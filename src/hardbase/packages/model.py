@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+#: An unsigned decimal integer that fits in 64 bits, as package databases write sizes.
+_SIZE = re.compile(r"[0-9]{1,19}")
+
+
+def parse_size(text: str) -> int | None:
+    """Return the integer a package database's size field holds, or None when it is invalid.
+
+    ``str.isdigit`` accepts characters such as ``²`` that ``int`` rejects, and
+    ``int`` rejects strings of more than 4300 digits, so both are checked here.
+    """
+    return int(text) if _SIZE.fullmatch(text) else None
 
 
 @dataclass(frozen=True)
