@@ -378,20 +378,17 @@ def _push(
     return options.push
 
 
-def _write_sbom(output: OutputTarget, blobs: ImageBlobs, epoch: int) -> Path | None:
+def _write_sbom(output: OutputTarget, blobs: ImageBlobs, epoch: int) -> Path:
     """Write a CycloneDX SBOM of the written image beside it, as ``hardbase sbom`` does.
 
     The serial number and timestamp derive from the manifest digest and the
     epoch, so a reproducible image gets a reproducible SBOM.
     """
-    try:
-        from hardbase.image.reader import open_image
-        from hardbase.packages import read_inventory
-        from hardbase.report._sbom import subject_from_image
-        from hardbase.report.cyclonedx import cyclonedx_json
-    except ImportError as error:
-        logger.warning("no SBOM written: the CycloneDX writer is not available (%s)", error)
-        return None
+    from hardbase.image.reader import open_image
+    from hardbase.packages import read_inventory
+    from hardbase.report._sbom import subject_from_image
+    from hardbase.report.cyclonedx import cyclonedx_json
+
     reference = f"{output.transport}:{output.path}:{output.name}"
     with open_image(reference) as opened:
         inventory = read_inventory(opened.fs)
