@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 #: kilobytes; the cap keeps a hostile input from exhausting memory.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
+#: Most values that anchors and aliases may add to a document once expanded.
+#: PyYAML builds shared objects, but any code that walks or prints the data
+#: expands them again: nine levels of nine aliases ("billion laughs") is 9**9.
+MAX_ALIAS_EXPANSION = 1_000_000
+
 #: A path inside a document: mapping keys and sequence indexes.
 YamlPath = tuple[str | int, ...]
 
@@ -118,6 +123,7 @@ def load_documents(text: str, source: str) -> list[Document]:
             node = loader.get_node()
             if node is None:
                 continue
+            _check_expansion(node, source)
             data = loader.construct_document(node)
             positions: dict[YamlPath, Position] = {}
             _record(node, (), positions, set())
@@ -164,6 +170,33 @@ def load_json(text: str, source: str) -> list[Document]:
     if len(documents) == 1 and documents[0].data == data:
         return documents
     return [Document(source, 0, data)]
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Raise ManifestSyntaxError when aliases expand ``root`` past :data:`MAX_ALIAS_EXPANSION`."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        # A recursive anchor refers to a node still being sized: count it once.
+        sizes[id(node)] = 1
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        sizes[id(node)] = total
+        return total
+
+    expanded = size(root)
+    if expanded - len(sizes) > MAX_ALIAS_EXPANSION:
+        raise ManifestSyntaxError(
+            f"{source}: anchors and aliases expand to {expanded} values, more than "
+            f"{MAX_ALIAS_EXPANSION} beyond the document itself",
+            hint="write the repeated values out or use fewer aliases",
+        )
 
 
 def _syntax_error(error: yaml.MarkedYAMLError, source: str) -> ManifestSyntaxError:

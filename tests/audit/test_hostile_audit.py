@@ -1,0 +1,72 @@
+"""Hostile manifests, compose files and Dockerfiles given to ``hardbase audit``.
+
+The contract: bad input gets one line on standard error naming the file and
+exit status 2, never a traceback, a hang or runaway memory; names from the
+audited files reach the terminal neither as control sequences nor as markup.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hardbase.audit.locate import ManifestSyntaxError, load_documents
+
+
+def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hardbase", "audit", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, "XDG_CACHE_HOME": str(cwd / "cache"), "COLUMNS": "100"},
+    )
+
+
+def _laughs(levels: int, indent: str) -> str:
+    lines = [f"{indent}l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, levels):
+        aliases = ", ".join([f"*l{level - 1}"] * 9)
+        lines.append(f"{indent}l{level}: &l{level} [{aliases}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_in_labels_is_rejected(tmp_path: Path) -> None:
+    # Labels are turned into strings and printed: 9**8 values would fill memory.
+    manifest = tmp_path / "bomb.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels:\n"
+        + _laughs(9, "    ")
+        + "spec:\n  containers:\n  - name: c\n    image: x\n"
+    )
+
+    result = _cli(str(manifest), "--format", "json", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert f"{manifest}: anchors and aliases expand to" in lines[0]
+
+
+def test_alias_bomb_load_raises_syntax_error() -> None:
+    with pytest.raises(ManifestSyntaxError, match="aliases expand"):
+        load_documents(_laughs(8, ""), "bomb.yaml")
+
+
+def test_few_aliases_still_load() -> None:
+    text = "base: &base {image: x, user: '1000'}\nweb: *base\nworker: *base\n"
+    documents = load_documents(text, "anchors.yaml")
+    assert documents[0].data["worker"] == {"image": "x", "user": "1000"}
+
+
+def test_recursive_anchor_loads() -> None:
+    documents = load_documents("a: &a [*a]\n", "recursive.yaml")
+    assert documents[0].data["a"][0] is documents[0].data["a"]
