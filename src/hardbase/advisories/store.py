@@ -243,6 +243,9 @@ def _qualified_columns() -> str:
     return ", ".join(f"a.{column.strip()}" for column in _COLUMNS.split(","))
 
 
+_STATUSES = {status.value: status for status in AdvisoryStatus}
+
+
 def _advisory(row: tuple[str | None, ...]) -> Advisory:
     aliases = json.loads(row[14]) if row[14] else []
     return Advisory(
@@ -251,7 +254,7 @@ def _advisory(row: tuple[str | None, ...]) -> Advisory:
         distro=str(row[3]),
         release=str(row[4]),
         package=str(row[5]),
-        status=AdvisoryStatus(row[6]),
+        status=_STATUSES[str(row[6])],
         fixed_version=row[7],
         introduced_version=row[8],
         urgency=row[9],

@@ -219,6 +219,15 @@ class _Context:
     include_unimportant: bool
     warnings: list[str] = field(default_factory=list)
     _warned: set[str] = field(default_factory=set)
+    _purls: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
+
+    def purl(self, package: Package) -> str:
+        """Return the package's purl, computed once per run: packageurl's normalising is slow."""
+        key = (package.name, package.version, package.architecture)
+        found = self._purls.get(key)
+        if found is None:
+            found = self._purls[key] = package_purl(package, self.distro)
+        return found
 
     def warn(self, message: str) -> None:
         if message not in self._warned:
@@ -683,7 +692,7 @@ def _evidence(decision: Decision, context: _Context) -> dict[str, object]:
         evidence["urgency"] = decision.advisory.urgency
     if decision.advisory.nodsa:
         evidence["nodsa"] = decision.advisory.nodsa
-    evidence["purls"] = [package_purl(p, context.distro) for p in decision.packages]
+    evidence["purls"] = [context.purl(p) for p in decision.packages]
     databases = sorted({p.database for p in decision.packages if p.database})
     if databases:
         evidence["database"] = databases[0]
