@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from hardbase.audit.locate import ManifestSyntaxError, load_documents
+from hardbase.audit.run import audit_paths
+from hardbase.errors import InputError
+
+POD_HEADER = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
 
 
 def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -70,3 +74,50 @@ def test_few_aliases_still_load() -> None:
 def test_recursive_anchor_loads() -> None:
     documents = load_documents("a: &a [*a]\n", "recursive.yaml")
     assert documents[0].data["a"][0] is documents[0].data["a"]
+
+
+def test_fifo_named_alone_is_rejected(tmp_path: Path) -> None:
+    fifo = tmp_path / "pod.yaml"
+    os.mkfifo(fifo)
+
+    result = _cli(str(fifo), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"{fifo}: not a regular file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_device_named_alone_is_rejected(tmp_path: Path) -> None:
+    result = _cli("/dev/zero", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "/dev/zero: not a regular file" in result.stderr
+
+
+def test_fifo_in_folder_is_skipped(tmp_path: Path) -> None:
+    # Reading a FIFO blocks until a writer comes, so the walk must not open it.
+    os.mkfifo(tmp_path / "pod.yaml")
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+
+    result = _cli(str(tmp_path), "--format", "json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert '"path": "' + str(tmp_path / "ns.yaml") + '"' in result.stdout
+    assert "pod.yaml" not in result.stdout
+
+
+def test_symlink_loop_in_folder_ends(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "up").symlink_to("..")
+    (tmp_path / "self").symlink_to(".")
+    (tmp_path / "pod.yaml").write_text(POD_HEADER + "spec:\n  containers: [{name: c}]\n")
+
+    report = audit_paths([tmp_path])
+
+    assert [Path(f.path).name for f in report.files] == ["pod.yaml"]
+
+
+def test_non_utf8_manifest_is_rejected(tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_bytes(b"apiVersion: v1\nkind: \xff\xfe\n")
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        audit_paths([manifest])

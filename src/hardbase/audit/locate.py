@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,17 +92,37 @@ def format_path(path: YamlPath) -> str:
 
 
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file of at most :data:`MAX_FILE_BYTES`, raising InputError otherwise."""
+    """Read a UTF-8 text file of at most :data:`MAX_FILE_BYTES`, raising InputError otherwise.
+
+    Only regular files are read: a FIFO or device would block or never end.
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(
-                f"{path}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit",
-                hint="audit a smaller file",
-            )
-        data = path.read_bytes()
+        # O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}", hint="check the path") from error
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise InputError(
+                    f"{path}: not a regular file", hint="pass a file or a folder to search"
+                )
+            if status.st_size > MAX_FILE_BYTES:
+                raise InputError(
+                    f"{path}: {status.st_size} bytes is larger than the "
+                    f"{MAX_FILE_BYTES}-byte limit",
+                    hint="audit a smaller file",
+                )
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise InputError(
+                f"{path}: cannot read: {error.strerror}", hint="check the path"
+            ) from error
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(
+            f"{path}: larger than the {MAX_FILE_BYTES}-byte limit", hint="audit a smaller file"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -651,7 +651,8 @@ def _walk(folder: Path) -> Iterator[Path]:
         folders[:] = sorted(f for f in folders if f not in SKIPPED_FOLDERS)
         for name in sorted(files):
             path = Path(root) / name
-            if not path.is_symlink() and _candidate_name(path):
+            # Symbolic links may leave the folder; FIFOs and devices never end.
+            if not path.is_symlink() and path.is_file() and _candidate_name(path):
                 yield path
 
 
@@ -736,7 +737,7 @@ def audit_paths(
         if path.is_dir():
             for found in _walk(path):
                 collector.read(found, explicit=False)
-        elif path.is_file():
+        elif path.exists():
             collector.read(path, explicit=True)
         else:
             raise InputError(f"{path}: no such file or folder", hint="check the path")
