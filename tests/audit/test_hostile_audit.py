@@ -116,6 +116,54 @@ def test_symlink_loop_in_folder_ends(tmp_path: Path) -> None:
     assert [Path(f.path).name for f in report.files] == ["pod.yaml"]
 
 
+def test_markup_in_names_does_not_crash_table(tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: "x[/foo]"}\nspec:\n'
+        '  containers:\n  - name: "[link=http://127.0.0.1/]c"\n    image: x\n'
+    )
+
+    result = _cli(str(manifest), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "x[/foo]" in result.stdout
+    assert "[link=http://127.0.0.1/]c" in result.stdout
+
+
+def test_escape_sequences_in_names_are_shown_escaped(tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: "x\\e]0;owned\\a"}\nspec:\n'
+        '  containers:\n  - name: "c\\e[2J"\n    image: x\n'
+    )
+
+    result = _cli(str(manifest), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "\\x1b[2J" in result.stdout
+
+
+def test_warning_with_escape_is_one_escaped_line(tmp_path: Path) -> None:
+    # The file name reaches the warning; the path is long enough to wrap at 100 columns.
+    manifest = tmp_path / ("p\x1b[2J" + "o" * 80 + ".yaml")
+    manifest.write_text(
+        POD_HEADER + "spec:\n  containers:\n  - name: c\n    image: x\n"
+        '    securityContext:\n      capabilities: {add: "SYS_ADMIN"}\n'
+    )
+
+    result = _cli(str(tmp_path), "--format", "json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("hardbase: warning: ")
+    assert "capabilities.add: expected a list, found str" in lines[0]
+    assert "\x1b" not in result.stderr
+    assert "p\\x1b[2J" in lines[0]
+
+
 def test_non_utf8_manifest_is_rejected(tmp_path: Path) -> None:
     manifest = tmp_path / "pod.yaml"
     manifest.write_bytes(b"apiVersion: v1\nkind: \xff\xfe\n")

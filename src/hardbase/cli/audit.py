@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hardbase import __version__
-from hardbase.cli._common import console_err, write_output
+from hardbase.cli._common import print_warning, printable, write_output
 from hardbase.errors import InputError
 from hardbase.scan.findings import Finding, Severity
 
@@ -76,7 +77,7 @@ def audit(
         raise InputError("nothing to audit", hint="pass a file or folder, or --docker-run")
     report = audit_paths(paths or [], docker_run or [], AuditOptions(seccomp_root=seccomp_root))
     for warning in report.warnings:
-        console_err.print(f"hardbase: warning: {warning}", markup=False, highlight=False)
+        print_warning(warning)
 
     if output_format is AuditFormat.json:
         write_output(render_json(report), output)
@@ -101,6 +102,12 @@ def _where(finding: Finding) -> str:
     return text
 
 
+def _cell(value: str) -> Text:
+    # Names come from the audited files: a Text cell is not parsed as console
+    # markup, and printable() shows escape sequences instead of sending them.
+    return Text(printable(value))
+
+
 def render_table(report: AuditReport, console: Console) -> None:
     """Print the findings, then the Pod Security Standards level of each workload."""
     findings = sorted(report.findings, key=lambda f: (-f.severity, _where(f), f.rule_id))
@@ -112,7 +119,8 @@ def render_table(report: AuditReport, console: Console) -> None:
         table.add_column(column, overflow="fold")
     for finding in findings:
         row = [str(finding.severity), finding.rule_id, _where(finding), finding.title]
-        table.add_row(*row, *([finding.fix] if with_fix else []))
+        row += [finding.fix] if with_fix else []
+        table.add_row(*(_cell(value) for value in row))
     console.print(table)
     if report.workloads:
         levels = Table(title="Pod Security Standards")
@@ -127,7 +135,12 @@ def render_table(report: AuditReport, console: Console) -> None:
             where = verdict.location.file + (
                 f":{verdict.location.line}" if verdict.location.line else ""
             )
-            levels.add_row(verdict.workload, where, str(verdict.pss.level), blocking or "-")
+            levels.add_row(
+                _cell(verdict.workload),
+                _cell(where),
+                _cell(str(verdict.pss.level)),
+                _cell(blocking or "-"),
+            )
         console.print(levels)
 
 
