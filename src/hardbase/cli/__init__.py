@@ -55,9 +55,8 @@ def _root(
         0, "--verbose", "-v", count=True, help="Log more: -v info, -vv debug."
     ),
 ) -> None:
-    level = os.environ.get("HARDBASE_LOGLEVEL", "").upper() or (
-        "DEBUG" if verbose > 1 else "INFO" if verbose == 1 else "WARNING"
-    )
+    levels = ("WARNING", "INFO", "DEBUG")
+    level = os.environ.get("HARDBASE_LOGLEVEL", "").upper() or levels[min(verbose, 2)]
     logging.basicConfig(
         level=level, format="hardbase: %(levelname)s: %(message)s", stream=sys.stderr
     )
