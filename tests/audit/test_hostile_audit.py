@@ -164,6 +164,42 @@ def test_warning_with_escape_is_one_escaped_line(tmp_path: Path) -> None:
     assert "p\\x1b[2J" in lines[0]
 
 
+def test_compose_named_file_without_services_is_rejected(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("- a\n- b\n")
+
+    result = _cli(str(compose), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"{compose}: not a compose file" in result.stderr
+
+
+def test_compose_services_list_is_warned(tmp_path: Path) -> None:
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services: [web, db]\n")
+
+    report = audit_paths([compose])
+
+    assert report.findings == ()
+    assert any("services: expected a mapping" in w for w in report.warnings)
+
+
+def test_compose_odd_volume_types_are_warned_not_crashed(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  web:\n    image: x\n    volumes:\n"
+        "      - {type: bind, source: [1, 2], target: {a: b}}\n"
+        "      - {type: 7}\n      - 42\n      - null\n"
+        "      - {type: bind, source: /var/run/docker.sock, target: /s}\n"
+        "    ports: ['80', 81, {published: x, target: []}, null]\n"
+        "    cap_drop: [ALL, 7, null]\n  db: null\n"
+    )
+
+    report = audit_paths([compose])
+
+    assert any(f.rule_id == "HB-RUN-011" for f in report.findings)
+
+
 def test_non_utf8_manifest_is_rejected(tmp_path: Path) -> None:
     manifest = tmp_path / "pod.yaml"
     manifest.write_bytes(b"apiVersion: v1\nkind: \xff\xfe\n")

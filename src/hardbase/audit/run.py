@@ -696,6 +696,8 @@ class _Collector:
             self.files.append(AuditedFile(source, "kubernetes"))
             logger.debug("%s: %d workloads", source, len(self.manifests.workloads) - before)
         elif compose or path.name in COMPOSE_NAMES:
+            if not compose:
+                self._not_compose(source, documents, explicit)
             for document in compose:
                 self.other_workloads.extend(read_compose(document, self.manifests.warnings, base))
             self.files.append(AuditedFile(source, "compose"))
@@ -707,6 +709,23 @@ class _Collector:
             )
         else:
             logger.debug("%s: neither Kubernetes nor compose; skipped", source)
+
+    def _not_compose(self, source: str, documents: list[Document], explicit: bool) -> None:
+        # A file with a compose name but no services mapping would otherwise
+        # pass as a compose file with nothing in it.
+        services = [d.data["services"] for d in documents if isinstance(d.data, dict)]
+        if services:
+            found = type(services[0]).__name__ if services[0] is not None else "nothing"
+            self.manifests.warnings.append(
+                f"{source}: services: expected a mapping, found {found}; nothing audited"
+            )
+        elif explicit:
+            raise InputError(
+                f"{source}: not a compose file: the top level has no services mapping",
+                hint="give a compose file with a services mapping",
+            )
+        else:
+            self.manifests.warnings.append(f"{source}: no services mapping; skipped")
 
     def _service_accounts(self, documents: list[Document]) -> None:
         for document in documents:
