@@ -184,6 +184,15 @@ def test_compose_services_list_is_warned(tmp_path: Path) -> None:
     assert any("services: expected a mapping" in w for w in report.warnings)
 
 
+def test_compose_without_services_key_is_warned(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("version: '3'\nvolumes: {data: {}}\n")
+
+    report = audit_paths([compose])
+
+    assert any("services: expected a mapping, found nothing" in w for w in report.warnings)
+
+
 def test_compose_odd_volume_types_are_warned_not_crashed(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yaml"
     compose.write_text(

@@ -713,19 +713,20 @@ class _Collector:
     def _not_compose(self, source: str, documents: list[Document], explicit: bool) -> None:
         # A file with a compose name but no services mapping would otherwise
         # pass as a compose file with nothing in it.
-        services = [d.data["services"] for d in documents if isinstance(d.data, dict)]
-        if services:
-            found = type(services[0]).__name__ if services[0] is not None else "nothing"
+        mappings = [d.data for d in documents if isinstance(d.data, dict)]
+        if mappings:
+            services = mappings[0].get("services")
+            found = "nothing" if services is None else type(services).__name__
             self.manifests.warnings.append(
                 f"{source}: services: expected a mapping, found {found}; nothing audited"
             )
         elif explicit:
             raise InputError(
-                f"{source}: not a compose file: the top level has no services mapping",
+                f"{source}: not a compose file: the top level is not a mapping",
                 hint="give a compose file with a services mapping",
             )
         else:
-            self.manifests.warnings.append(f"{source}: no services mapping; skipped")
+            self.manifests.warnings.append(f"{source}: top level is not a mapping; skipped")
 
     def _service_accounts(self, documents: list[Document]) -> None:
         for document in documents:
