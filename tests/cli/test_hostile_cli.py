@@ -20,7 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from imagebuild import Member, file, write_rootfs_tar
+from imagebuild import (
+    Member,
+    file,
+    image_config,
+    layer_tar,
+    sha256,
+    write_oci_layout,
+    write_rootfs_tar,
+)
 
 HARDBASE = [sys.executable, "-m", "hardbase"]
 OFFLINE = ["--no-pending-updates", "--no-vulnerabilities"]
@@ -226,3 +234,21 @@ def test_hostile_triage_file_rejected(
     assert line.startswith(f"hardbase: error: {name}")
     assert expected in line
     assert "set_int_max_str_digits" not in line
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "\u00b2"])
+def test_account_numbers_int_rejects_tolerated(number: str, tmp_path: Path) -> None:
+    # str.isdigit() holds for both, but int() rejects them.
+    members = [
+        file("etc/os-release", OS_RELEASE),
+        file("etc/passwd", f"root:x:0:0:root:/root:/bin/sh\napp:x:{number}:{number}::/:/bin/sh\n"),
+        file("etc/login.defs", f"UID_MIN {number}\n"),
+    ]
+    config = image_config([sha256(layer_tar(members))], config={"User": number})
+    write_oci_layout(tmp_path / "oci", [members], config=config)
+
+    result = run("scan", *OFFLINE, "--format", "json", f"oci:{tmp_path / 'oci'}", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert '"id": "HB-USER' in result.stdout

@@ -27,7 +27,7 @@ MAX_ACCOUNT_FILE_BYTES = 4 * 1024 * 1024
 #: the default of shadow-utils' useradd and of BusyBox's adduser.
 DEFAULT_UID_MIN = 1000
 
-_UID_MIN = re.compile(r"^[ \t]*UID_MIN[ \t]+(\d+)[ \t]*$", re.MULTILINE)
+_UID_MIN = re.compile(r"^[ \t]*UID_MIN[ \t]+([0-9]{1,10})[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ def _lines(text: str) -> list[tuple[int, str]]:
 
 
 def _parse_id(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 10 else None
+    # isascii: str.isdigit() also holds for characters such as "²" that int() rejects.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
 
 
 def _parse_passwd(text: str, problems: list[str]) -> tuple[PasswdEntry, ...]:

@@ -44,7 +44,8 @@ def resolve_run_user(context: ImageContext) -> RunUser:
     if configured is None:
         return RunUser(None, 0, True)
     name = configured.partition(":")[0]
-    if name.isdigit():
+    # A hostile config may hold "²" or 5000 digits, which int() rejects.
+    if name.isascii() and name.isdigit() and len(name) <= 10:
         uid = int(name)
         return RunUser(configured, uid, uid == 0)
     entry = context.accounts.user_by_name(name)
