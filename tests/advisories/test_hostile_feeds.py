@@ -277,3 +277,13 @@ def test_huge_integer_osv_record_rejected(tmp_path: Path) -> None:
     (folder / "big.json").write_text('{"id": "X", "affected": [' + HUGE_INTEGER + "]}")
 
     _import_fails(folder, tmp_path / "advisories.db", "Exceeds the limit")
+
+
+def test_huge_dsa_list_rejected(tmp_path: Path) -> None:
+    # A sparse file: the header makes it a DSA list, the 2 GiB of zeros take no disk.
+    feed = tmp_path / "list"
+    feed.write_text("[29 Mar 2023] DSA-5380-1 xorg-server - security update\n")
+    with feed.open("r+b") as handle:
+        handle.truncate(2 * 1024**3)
+
+    _import_fails(feed, tmp_path / "advisories.db", "too large for a debian-dsa list")

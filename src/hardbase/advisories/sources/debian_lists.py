@@ -44,6 +44,9 @@ _RELEASE_LINE = re.compile(r"^\s+\[([a-z][\w-]*)\]\s+-\s+(\S+)(?:\s+(.*?))?\s*$"
 _RELEASE_REST = re.compile(r"^(?:<([\w-]+)>|([^\s<(]+))?\s*(?:\((.*)\))?$")
 _NOTE = re.compile(r"^\s+NOTE:")
 
+#: The real lists are about 1 MB; a larger file is not one, and is read whole.
+_MAX_BYTES = 64 * 1024 * 1024
+
 _URGENCIES = {"unimportant", "low", "medium", "high"}
 # Markers of the tracker's data files. <no-dsa>, <ignored> and <postponed> all mean
 # "affected, no advisory planned"; the last two are the tracker's nodsa_reason.
@@ -63,8 +66,15 @@ def read(path: Path, kind: FeedKind) -> Feed:
     """Parse the DSA or DLA list at ``path``; the file is small, so it is read at once.
 
     Raises:
-        FeedError: when the file is not UTF-8 text or holds no advisory header at all.
+        FeedError: when the file is larger than 64 MiB, is not UTF-8 text or holds
+            no advisory header at all.
     """
+    size = path.stat().st_size
+    if size > _MAX_BYTES:
+        raise FeedError(
+            f"{path}: {size} bytes is too large for a {kind.value} list",
+            hint=f"expected a {kind.value} list of a few megabytes",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
