@@ -1,9 +1,8 @@
 """Hostile images and options given to the command line, run as a user runs it.
 
-The contract: one clear line on standard error and exit status 2 for bad
-input, never a traceback; nothing from an image reaches the terminal as a
-control sequence or as console markup; an output file is replaced whole or
-not at all.
+Bad input gets one clear line on standard error and exit status 2, never a
+traceback. Nothing from an image reaches the terminal as a control sequence or
+as console markup. An output file is replaced whole or not at all.
 """
 
 from __future__ import annotations
@@ -148,8 +147,8 @@ def test_failed_read_keeps_output(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo")
 def test_sigterm_removes_work_folder(tmp_path: Path) -> None:
-    # A registry on 127.0.0.1 that accepts connections and never answers keeps the
-    # scan waiting, with its work folder made, until the SIGTERM.
+    # A registry on 127.0.0.1 that accepts connections and never sends a byte keeps
+    # the scan waiting, with its work folder made, until the SIGTERM.
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     with socket.socket() as silent:

@@ -66,8 +66,8 @@ def read(path: Path, kind: FeedKind) -> Feed:
     """Parse the DSA or DLA list at ``path``; the file is small, so it is read at once.
 
     Raises:
-        FeedError: when the file is larger than 64 MiB, is not UTF-8 text or holds
-            no advisory header at all.
+        FeedError: when the file is larger than 64 MiB, is not UTF-8 text or
+            contains no advisory header at all.
     """
     size = path.stat().st_size
     if size > _MAX_BYTES:
