@@ -214,3 +214,38 @@ def test_non_utf8_manifest_is_rejected(tmp_path: Path) -> None:
     manifest.write_bytes(b"apiVersion: v1\nkind: \xff\xfe\n")
     with pytest.raises(InputError, match="not UTF-8 text"):
         audit_paths([manifest])
+
+
+def test_impossible_date_names_line(tmp_path: Path) -> None:
+    # PyYAML resolves 2024-13-45 as a timestamp and date() then fails.
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD_HEADER + "  annotations: {built: 2024-13-45}\n")
+
+    result = _cli(str(manifest), cwd=tmp_path)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert f"{manifest}:5:" in lines[0]
+    assert "invalid value 2024-13-45" in lines[0]
+
+
+def test_huge_integer_in_yaml_is_rejected(tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD_HEADER + "spec: {priority: " + "9" * 5000 + "}\n")
+
+    result = _cli(str(manifest), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "an integer of more than 4300 digits" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_huge_integer_in_json_is_rejected(tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.json"
+    manifest.write_text('{"apiVersion": "v1", "kind": "Pod", "x": ' + "9" * 5000 + "}")
+
+    result = _cli(str(manifest), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"{manifest}: invalid JSON: an integer of more than 4300 digits" in result.stderr

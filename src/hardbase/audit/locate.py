@@ -132,13 +132,37 @@ def read_text(path: Path) -> str:
         ) from error
 
 
+def _value_problem(error: ValueError) -> str:
+    # Python refuses int() of more than 4300 digits and suggests a setting
+    # that a user of this tool cannot change.
+    if "integer string conversion" in str(error):
+        return "an integer of more than 4300 digits"
+    return str(error)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reports a scalar it cannot convert at the scalar's line."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as error:
+            # A timestamp such as 2024-13-45 or a huge integer passes the
+            # resolver and then fails in date() or int().
+            shown = str(node.value)
+            shown = shown if len(shown) <= 40 else shown[:40] + "..."
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid value {shown}: {_value_problem(error)}", node.start_mark
+            ) from error
+
+
 def load_documents(text: str, source: str) -> list[Document]:
     """Parse every document of a YAML stream, with positions.
 
     Raises ManifestSyntaxError naming ``source``, the line and the column when
     the text is not valid YAML.
     """
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     documents: list[Document] = []
     try:
         while loader.check_node():
@@ -181,6 +205,11 @@ def load_json(text: str, source: str) -> list[Document]:
     except RecursionError as error:
         raise ManifestSyntaxError(
             f"{source}: nesting too deep to read", hint="flatten the document"
+        ) from error
+    except ValueError as error:
+        # Integers of more than 4300 digits fail Python's int() limit.
+        raise ManifestSyntaxError(
+            f"{source}: invalid JSON: {_value_problem(error)}", hint="fix the value"
         ) from error
     try:
         documents = load_documents(text, source)
