@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from hardbase.cli._common import console_err, write_output
+from hardbase.cli._common import console_err, print_warning, printable, write_output
 from hardbase.scan.findings import Severity
 
 if TYPE_CHECKING:
@@ -50,9 +51,13 @@ CapOption = Annotated[
 
 
 def _warn(message: str) -> None:
-    console_err.print(
-        f"hardbase: warning: {message}", markup=False, highlight=False, soft_wrap=True
-    )
+    print_warning(message)
+
+
+def _cell(value: str) -> Text:
+    # Syscall names and paths come from the profile: a Text cell is not parsed
+    # as console markup, and printable() shows escape sequences as \xNN.
+    return Text(printable(value))
 
 
 def _render(table: Table) -> str:
@@ -95,13 +100,12 @@ def validate(
         document = {"profile": str(profile), "findings": [f.to_dict() for f in findings]}
         write_output(json.dumps(document, indent=2), output)
     else:
-        table = Table(title=f"{profile}: {len(findings)} findings")
+        table = Table(title=Text(printable(f"{profile}: {len(findings)} findings")))
         for column in ("severity", "id", "path", "finding", "fix"):
             table.add_column(column, overflow="fold")
         for finding in findings:
-            table.add_row(
-                str(finding.severity), finding.rule_id, finding.path, finding.title, finding.fix
-            )
+            row = (str(finding.severity), finding.rule_id, finding.path, finding.title, finding.fix)
+            table.add_row(*(_cell(value) for value in row))
         write_output(_render(table), output)
 
     if threshold is not None and any(f.severity >= threshold for f in findings):
@@ -203,13 +207,13 @@ def diff(
         return
     table = Table(title=f"{len(entries)} differences")
     for column in ("architecture", "syscall", str(first), str(second)):
-        table.add_column(column, overflow="fold")
+        table.add_column(_cell(column), overflow="fold")
     for entry in entries:
         table.add_row(
-            entry.architecture,
-            entry.syscall,
-            _describe(entry.first),
-            _describe(entry.second),
+            _cell(entry.architecture),
+            _cell(entry.syscall),
+            _cell(_describe(entry.first)),
+            _cell(_describe(entry.second)),
         )
     write_output(_render(table), output)
 

@@ -1,0 +1,76 @@
+"""Hostile seccomp profiles and strace logs given to ``hardbase seccomp``.
+
+The contract: bad input gets one line on standard error naming the file and
+exit status 2 (``validate`` reports schema problems as findings and exits 1),
+never a traceback, a hang or runaway memory; names from a profile reach the
+terminal neither as control sequences nor as console markup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HARDBASE = [sys.executable, "-m", "hardbase"]
+
+
+def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HARDBASE, "seccomp", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, "XDG_CACHE_HOME": str(cwd / "cache"), "COLUMNS": "100"},
+    )
+
+
+def _profile(folder: Path, name: str, document: dict[str, Any]) -> Path:
+    path = folder / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+MARKUP_PROFILE = {
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "syscalls": [{"names": ["[/x]", "read\x1b[2J"], "action": "SCMP_ACT_ALLOW"}],
+}
+
+
+def test_validate_table_shows_markup_names(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "markup.json", MARKUP_PROFILE)
+
+    result = _cli("validate", str(profile), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "'[/x]'" in result.stdout
+
+
+def test_validate_table_escapes_control_characters(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "markup.json", MARKUP_PROFILE)
+
+    result = _cli("validate", str(profile), cwd=tmp_path)
+
+    assert "\x1b" not in result.stdout
+    assert "read\\x1b[2J" in result.stdout
+
+
+def test_diff_table_shows_markup_file_names(tmp_path: Path) -> None:
+    first = _profile(tmp_path, "[bold]a.json", {"defaultAction": "SCMP_ACT_ALLOW"})
+    # A folder named "b[" holding "i]" puts a closing tag into the path.
+    (tmp_path / "b[" / "i]").mkdir(parents=True)
+    second = _profile(tmp_path / "b[" / "i]", "b.json", {"defaultAction": "SCMP_ACT_ERRNO"})
+
+    result = _cli(
+        "diff", str(first.relative_to(tmp_path)), str(second.relative_to(tmp_path)), cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "[bold]a.json" in result.stdout
+    assert "b[/i]/b.json" in result.stdout
