@@ -74,3 +74,68 @@ def test_diff_table_shows_markup_file_names(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "[bold]a.json" in result.stdout
     assert "b[/i]/b.json" in result.stdout
+
+
+def test_profile_fifo_is_rejected(tmp_path: Path) -> None:
+    fifo = tmp_path / "profile.json"
+    os.mkfifo(fifo)
+
+    result = _cli("validate", str(fifo), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"{fifo}: not a regular file" in result.stderr
+
+
+def test_profile_huge_integer_is_one_line(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": ' + "9" * 5000 + "}")
+
+    result = _cli("validate", str(profile), cwd=tmp_path)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert f"{profile}: invalid JSON: a number of more than 4300 digits" in lines[0]
+
+
+def test_too_many_rules_is_a_schema_finding(tmp_path: Path) -> None:
+    rule = {"names": ["read"], "action": "SCMP_ACT_ALLOW"}
+    profile = _profile(
+        tmp_path, "rules.json", {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [rule] * 100_000}
+    )
+
+    result = _cli("validate", "--format", "json", str(profile), cwd=tmp_path)
+
+    assert result.returncode == 1
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["path"] for f in findings] == ["syscalls"]
+    assert "100000 rules, more than the limit" in findings[0]["title"]
+
+
+def test_too_many_names_stops_run(tmp_path: Path) -> None:
+    rule = {"names": [f"call{i}" for i in range(100_000)], "action": "SCMP_ACT_ALLOW"}
+    profile = _profile(
+        tmp_path, "names.json", {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule]}
+    )
+
+    result = _cli("run", str(profile), "--", "true", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "100000 syscall names, more than the limit" in result.stderr
+
+
+def test_repeated_name_validates(tmp_path: Path) -> None:
+    # Each pair of entries for one name was compared: 16,000 repeats took minutes.
+    rules = [
+        {"names": ["read"] * 16_000, "action": "SCMP_ACT_ALLOW"},
+        {"names": ["read"], "action": "SCMP_ACT_LOG"},
+    ]
+    profile = _profile(
+        tmp_path, "repeated.json", {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": rules}
+    )
+
+    result = _cli("validate", "--format", "json", str(profile), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["path"] for f in findings] == ["syscalls[1].names[0]"]

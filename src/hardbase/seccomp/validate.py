@@ -268,14 +268,20 @@ def _named_rules(profile: Profile, default: Action | None) -> dict[str, list[_Na
 def _check_shadowing(profile: Profile) -> Iterator[ProfileFinding]:
     default = _parse_or_none(profile.default_action, profile.default_errno_ret)
     for name, named in _named_rules(profile, default).items():
-        for later_position, later in enumerate(named):
-            for earlier in named[:later_position]:
+        # Rules alike in action, conditions and filters shadow alike, so only
+        # the first of each kind is compared: a name repeated thousands of
+        # times then costs linear time, not quadratic.
+        distinct: dict[tuple[object, ...], _Named] = {}
+        for later in named:
+            for earlier in distinct.values():
                 if earlier.action == later.action or not _can_coexist(earlier.rule, later.rule):
                     continue
                 finding = _shadow_finding(name, earlier, later)
                 if finding is not None:
                     yield finding
                     break
+            key = (later.action, later.alternatives, later.rule.includes, later.rule.excludes)
+            distinct.setdefault(key, later)
 
 
 def _shadow_finding(name: str, earlier: _Named, later: _Named) -> ProfileFinding | None:
