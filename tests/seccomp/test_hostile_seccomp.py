@@ -139,3 +139,56 @@ def test_repeated_name_validates(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert [f["path"] for f in findings] == ["syscalls[1].names[0]"]
+
+
+def test_trace_fifo_is_rejected(tmp_path: Path) -> None:
+    fifo = tmp_path / "strace.log"
+    os.mkfifo(fifo)
+
+    result = _cli("generate", str(fifo), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"{fifo}: not a regular file" in result.stderr
+
+
+def test_trace_binary_garbage_is_rejected(tmp_path: Path) -> None:
+    # Random bytes hold short runs such as "i(" that look like syscalls.
+    log = tmp_path / "strace.log"
+    log.write_bytes(bytes(range(256)) * 200 + b"\ni(\nq(\n")
+
+    result = _cli("generate", str(log), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"{log}: binary data, not an strace log" in result.stderr
+
+
+def test_trace_mostly_text_garbage_is_rejected(tmp_path: Path) -> None:
+    log = tmp_path / "notes.txt"
+    log.write_text("shopping list\nfoo(bar)\nmilk\neggs\nbread\n")
+
+    result = _cli("generate", str(log), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"{log}: 4 of 5 lines are not strace output" in result.stderr
+
+
+def test_trace_huge_pid_is_not_a_crash(tmp_path: Path) -> None:
+    log = tmp_path / "strace.log"
+    log.write_text("9" * 5000 + " read(3, '', 1) = 0\n1 brk(NULL) = 0x1\n1 mmap(NULL) = 0x2\n")
+
+    result = _cli("generate", str(log), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "brk" in json.loads(result.stdout)["syscalls"][0]["names"]
+
+
+def test_trace_ten_megabyte_line_is_read(tmp_path: Path) -> None:
+    log = tmp_path / "strace.log"
+    log.write_text("1 write(1, '" + "x" * 10_000_000 + "', 1) = 1\n1 brk(NULL) = 0x1\n")
+
+    result = _cli("generate", str(log), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "write" in json.loads(result.stdout)["syscalls"][0]["names"]
