@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,7 +21,9 @@ from hardbase.errors import InputError
 from hardbase.scan.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from hardbase.audit.image_checks.rules import Rule
     from hardbase.audit.run import AuditReport
+    from hardbase.report.sarif import SarifLocation, SarifRule
 
 #: Version of the JSON layout: raised on any change that breaks a reader.
 SCHEMA_VERSION = 1
@@ -165,91 +168,67 @@ def render_json(report: AuditReport) -> str:
     return json.dumps(audit_to_dict(report), indent=2, sort_keys=False) + "\n"
 
 
-_SARIF_LEVEL = {
-    Severity.CRITICAL: "error",
-    Severity.HIGH: "error",
-    Severity.MEDIUM: "warning",
-    Severity.LOW: "note",
-    Severity.NEGLIGIBLE: "note",
-    Severity.UNKNOWN: "none",
-}
-#: GitHub code scanning reads this property (0.1 to 10) to rank security results.
-_SECURITY_SEVERITY = {
-    Severity.CRITICAL: "9.5",
-    Severity.HIGH: "8.0",
-    Severity.MEDIUM: "5.5",
-    Severity.LOW: "3.0",
-    Severity.NEGLIGIBLE: "1.0",
-    Severity.UNKNOWN: "0.1",
-}
-
-
 def render_sarif(report: AuditReport) -> str:
     """Render the report as SARIF 2.1.0, one rule per audit rule id that was found."""
     from hardbase.audit.run import rule_table
+    from hardbase.report.sarif import SarifEntry, build_sarif_log, dump_sarif
 
     rules = rule_table()
-    used = sorted({finding.rule_id for finding in report.findings})
-    driver_rules = [
-        {
-            "id": rule_id,
-            "name": rules[rule_id].name if rule_id in rules else rule_id,
-            "shortDescription": {"text": rules[rule_id].name if rule_id in rules else rule_id},
-            "help": {"text": rules[rule_id].fix if rule_id in rules else ""},
-            "defaultConfiguration": {
-                "level": _SARIF_LEVEL[rules[rule_id].severity] if rule_id in rules else "warning"
-            },
-            "properties": {
-                "security-severity": _SECURITY_SEVERITY[rules[rule_id].severity]
-                if rule_id in rules
-                else "5.0",
-                "tags": ["security"],
-            },
-        }
-        for rule_id in used
+    entries = [
+        SarifEntry(finding, _sarif_location(finding), identity=_sarif_identity(finding))
+        for finding in report.findings
     ]
-    results = [_sarif_result(finding, used.index(finding.rule_id)) for finding in report.findings]
-    document = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "hardbase",
-                        "version": __version__,
-                        "rules": driver_rules,
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return dump_sarif(build_sarif_log(entries, lambda finding: _sarif_rule(finding, rules)))
 
 
-def _sarif_result(finding: Finding, rule_index: int) -> dict[str, Any]:
+def _sarif_rule(finding: Finding, rules: Mapping[str, Rule]) -> SarifRule:
+    from hardbase.report.sarif import SarifRule, first_url
+
+    rule = rules.get(finding.rule_id)
+    if rule is None:
+        return SarifRule(
+            id=finding.rule_id,
+            short_description=finding.title,
+            help=finding.fix,
+            severity=finding.severity,
+            help_uri=first_url(finding.references),
+        )
+    return SarifRule(
+        id=rule.id,
+        name=rule.name,
+        short_description=rule.name,
+        help=rule.fix,
+        severity=rule.severity,
+        help_uri=first_url(rule.references),
+    )
+
+
+def _sarif_location(finding: Finding) -> SarifLocation:
+    from hardbase.report.sarif import SarifLocation
+
     location = finding.evidence.get("location", {})
-    result: dict[str, Any] = {
-        "ruleId": finding.rule_id,
-        "ruleIndex": rule_index,
-        "level": _SARIF_LEVEL[finding.severity],
-        "message": {"text": f"{finding.title}. Fix: {finding.fix}"},
-        "properties": {"security-severity": _SECURITY_SEVERITY[finding.severity]},
-    }
     file = str(location.get("file", ""))
-    logical = [{"fullyQualifiedName": str(location.get("path", "")), "kind": "member"}]
-    if file and not file.startswith("<"):
-        physical: dict[str, Any] = {"artifactLocation": {"uri": Path(file).as_posix()}}
-        if location.get("line") is not None:
-            physical["region"] = {
-                "startLine": location["line"],
-                "startColumn": location.get("column") or 1,
-            }
-        result["locations"] = [{"physicalLocation": physical, "logicalLocations": logical}]
-    else:
-        result["locations"] = [{"logicalLocations": logical}]
-    return result
+    # A command line ("<docker run>") has no file to point at.
+    has_file = bool(file) and not file.startswith("<")
+    line = location.get("line") if has_file else None
+    return SarifLocation(
+        path=Path(file).as_posix() if has_file else None,
+        start_line=line,
+        start_column=(location.get("column") or 1) if line is not None else None,
+        logical_full_name=str(location.get("path", "")),
+        logical_kind="member",
+    )
+
+
+def _sarif_identity(finding: Finding) -> tuple[str, ...]:
+    # Two containers of one file can break the same rule; lines stay out so
+    # that an alert survives an edit above it.
+    location = finding.evidence.get("location", {})
+    return (
+        str(location.get("path", "")),
+        str(finding.evidence.get("workload", "")),
+        str(location.get("container") or ""),
+    )
 
 
 def register(app: typer.Typer) -> None:
