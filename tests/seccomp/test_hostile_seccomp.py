@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,51 @@ def test_trace_ten_megabyte_line_is_read(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "write" in json.loads(result.stdout)["syscalls"][0]["names"]
+
+
+def test_run_non_executable_blames_the_file(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "allow.json", {"defaultAction": "SCMP_ACT_ALLOW"})
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o644)
+
+    result = _cli("run", str(profile), "--", str(script), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"{script}: not an executable file" in result.stderr
+    assert "execve" not in result.stderr
+
+
+def test_run_killed_by_profile_says_so(tmp_path: Path) -> None:
+    profile = _profile(
+        tmp_path,
+        "kill.json",
+        {
+            "defaultAction": "SCMP_ACT_KILL_PROCESS",
+            "syscalls": [{"names": ["execve", "close_range"], "action": "SCMP_ACT_ALLOW"}],
+        },
+    )
+
+    result = _cli("run", str(profile), "--", "/bin/true", cwd=tmp_path)
+
+    assert result.returncode == 128 + signal.SIGSYS
+    assert "/bin/true was killed by SIGSYS" in result.stderr
+
+
+def test_run_profile_denying_execve_is_one_line(tmp_path: Path) -> None:
+    profile = _profile(
+        tmp_path,
+        "noexec.json",
+        {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execve", "execveat"], "action": "SCMP_ACT_ERRNO"}],
+        },
+    )
+
+    result = _cli("run", str(profile), "--", "/bin/true", cwd=tmp_path)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "/bin/true: cannot start it under" in lines[0]
+    assert "the profile must allow execve" in lines[0]

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pyseccomp
 
@@ -146,6 +149,13 @@ def run_with_profile(
     """
     if not command:
         raise InputError("no command to run", hint="give it after --, e.g. -- ls -l /")
+    # A name with a slash is a path; which() returns it only when it can run.
+    if "/" in command[0] and shutil.which(command[0]) is None and Path(command[0]).exists():
+        # which() finds only executables, so this file exists but cannot run:
+        # say so instead of blaming the profile for the failed execve.
+        raise InputError(
+            f"{command[0]}: not an executable file", hint="check the path and its mode"
+        )
     seccomp_filter = build_filter(profile, context, source)
 
     def load_filter() -> None:
@@ -169,6 +179,12 @@ def run_with_profile(
             f"{source}: loading the filter failed in the child: {error}",
             hint="run 'hardbase seccomp validate' on it",
         ) from error
+    if completed.returncode == -signal.SIGSYS:
+        logger.warning(
+            "%s was killed by SIGSYS: a syscall hit a KILL or TRAP action of %s",
+            command[0],
+            source,
+        )
     if completed.returncode < 0:
         return 128 - completed.returncode
     return completed.returncode
