@@ -1,4 +1,4 @@
-"""SARIF output of scan and audit validated against the official SARIF 2.1.0 JSON schema."""
+"""SARIF of scan, audit and seccomp validate checked against the official SARIF 2.1.0 schema."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from hardbase.report.sarif import render_sarif
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SCHEMA_PATH = ASSETS / "report" / "sarif-schema-2.1.0.json"
 AUDIT_CORPUS = ASSETS / "audit" / "corpus"
+SECCOMP = ASSETS / "seccomp"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,35 @@ def test_audit_sarif_covers_files_and_command_lines(audit_log: dict[str, Any]) -
 
     assert any("region" in location.get("physicalLocation", {}) for location in locations)
     assert any("physicalLocation" not in location for location in locations)
+
+
+@pytest.mark.parametrize(
+    "profile", ["schema-error.json", "shadowed-rule.json", "clean-allowlist.json"]
+)
+def test_seccomp_validate_sarif_matches_schema(
+    validator: jsonschema.protocols.Validator, profile: str
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hardbase",
+            "seccomp",
+            "validate",
+            "--format",
+            "sarif",
+            "--fail-on",
+            "none",
+            str(SECCOMP / profile),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    log = json.loads(result.stdout)
+
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
+
+    assert errors == []

@@ -115,3 +115,26 @@ def test_diff_table_shows_verdicts() -> None:
     assert result.returncode == 0
     assert "mkdirat" in result.stdout
     assert "1 differences" in result.stdout
+
+
+def test_validate_sarif_points_at_line() -> None:
+    result = hardbase("seccomp", "validate", "--format", "sarif", str(ASSETS / "schema-error.json"))
+
+    assert result.returncode == 1
+    run = json.loads(result.stdout)["runs"][0]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["HB-SECCOMP-001"]
+    location = run["results"][0]["locations"][0]
+    assert location["physicalLocation"]["region"]["startLine"] == 7
+    assert location["logicalLocations"][0]["fullyQualifiedName"] == "syscalls[3].action"
+
+
+def test_validate_sarif_rule_text_from_checks() -> None:
+    result = hardbase(
+        "seccomp", "validate", "--format", "sarif", str(ASSETS / "shadowed-rule.json")
+    )
+
+    run = json.loads(result.stdout)["runs"][0]
+    rule = run["tool"]["driver"]["rules"][0]
+    assert rule["id"] == "HB-SECCOMP-005"
+    assert rule["shortDescription"]["text"] == ("rule shadowed by an earlier or unconditional rule")
+    assert rule["properties"]["security-severity"] == "5.5"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,11 +18,15 @@ from rich.table import Table
 from rich.text import Text
 
 from hardbase.cli._common import console_err, print_warning, printable, write_output
-from hardbase.scan.findings import Severity
+from hardbase.errors import InputError
+from hardbase.scan.findings import Finding, FindingKind, Severity
 
 if TYPE_CHECKING:
+    from hardbase.audit.locate import Document, YamlPath
+    from hardbase.report.sarif import SarifRule
     from hardbase.seccomp.rules import Decision
     from hardbase.seccomp.trace import Trace
+    from hardbase.seccomp.validate import ProfileFinding
 
 seccomp_app = typer.Typer(
     name="seccomp",
@@ -33,6 +39,21 @@ class ReportFormat(StrEnum):
     table = "table"
     json = "json"
 
+
+class ValidateFormat(StrEnum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+
+
+#: Largest profile whose SARIF results get line numbers. The positions come
+#: from PyYAML's pure-Python composer, which is slow on many megabytes; real
+#: profiles are tens of kilobytes.
+MAX_SARIF_POSITION_BYTES = 1024 * 1024
+
+
+# A key (``syscalls``) or an index (``[3]``) of a finding path.
+_PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 OutputOption = Annotated[
     Path | None,
@@ -70,8 +91,8 @@ def _render(table: Table) -> str:
 def validate(
     profile: Annotated[Path, typer.Argument(help="Seccomp profile (JSON) to check.")],
     output_format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Report format.")
-    ] = ReportFormat.table,
+        ValidateFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = ValidateFormat.table,
     output: OutputOption = None,
     fail_on: Annotated[
         str,
@@ -96,9 +117,11 @@ def validate(
     except ProfileSchemaError as error:
         findings = schema_findings(error)
 
-    if output_format is ReportFormat.json:
+    if output_format is ValidateFormat.json:
         document = {"profile": str(profile), "findings": [f.to_dict() for f in findings]}
         write_output(json.dumps(document, indent=2), output)
+    elif output_format is ValidateFormat.sarif:
+        write_output(render_validate_sarif(profile, findings), output)
     else:
         table = Table(title=Text(printable(f"{profile}: {len(findings)} findings")))
         for column in ("severity", "id", "path", "finding", "fix"):
@@ -110,6 +133,66 @@ def validate(
 
     if threshold is not None and any(f.severity >= threshold for f in findings):
         sys.exit(1)
+
+
+def render_validate_sarif(profile: Path, findings: Sequence[ProfileFinding]) -> str:
+    """Render the findings of ``seccomp validate`` as SARIF 2.1.0, one rule per finding id.
+
+    Results point at the profile file, with the line of the value at fault
+    when the profile is at most :data:`MAX_SARIF_POSITION_BYTES`.
+    """
+    from hardbase.report.sarif import SarifEntry, SarifLocation, build_sarif_log, dump_sarif
+
+    positions = _profile_positions(profile)
+    entries = []
+    for item in findings:
+        finding = Finding(
+            rule_id=item.rule_id,
+            kind=FindingKind.HARDENING,
+            severity=item.severity,
+            title=item.title,
+            fix=item.fix,
+            evidence={**item.evidence, "path": item.path},
+        )
+        position = positions.position(_json_path(item.path)) if positions else None
+        location = SarifLocation(
+            path=profile.as_posix(),
+            start_line=position.line if position else None,
+            start_column=position.column if position else None,
+            logical_full_name=item.path,
+            logical_kind="member",
+        )
+        entries.append(SarifEntry(finding, location, identity=(item.path,)))
+    return dump_sarif(build_sarif_log(entries, _validate_rule))
+
+
+def _profile_positions(profile: Path) -> Document | None:
+    from hardbase.audit.locate import load_json, read_text
+
+    try:
+        if not profile.is_file() or profile.stat().st_size > MAX_SARIF_POSITION_BYTES:
+            return None
+        documents = load_json(read_text(profile), str(profile))
+    except (OSError, InputError):
+        return None
+    return documents[0] if documents and documents[0].positions else None
+
+
+def _json_path(text: str) -> YamlPath:
+    """Split a finding path such as ``syscalls[3].names[0]`` into keys and indexes."""
+    return tuple(int(index) if index else key for key, index in _PATH_STEP.findall(text))
+
+
+def _validate_rule(finding: Finding) -> SarifRule:
+    from hardbase.report.sarif import SarifRule
+    from hardbase.seccomp.validate import CHECKS
+
+    return SarifRule(
+        id=finding.rule_id,
+        short_description=CHECKS.get(finding.rule_id, finding.title),
+        help=finding.fix,
+        severity=finding.severity,
+    )
 
 
 def _write_generated(traces: list[Trace], output: Path | None) -> None:
