@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from hardbase._yamlmodel import StrictModel, read_yaml, validate_yaml
 from hardbase.errors import InputError
 from hardbase.rebuild.references import ReferenceError, parse_reference
 
@@ -30,16 +30,6 @@ class ConfigError(InputError):
     """A ``hardbase.yaml`` that is not valid."""
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=_kebab, populate_by_name=True
-    )
-
-
 def _relative(value: str, what: str) -> str:
     pure = PurePosixPath(value)
     if pure.is_absolute() or ".." in pure.parts:
@@ -47,7 +37,7 @@ def _relative(value: str, what: str) -> str:
     return str(pure)
 
 
-class ImageEntry(_Model):
+class ImageEntry(StrictModel):
     """One image the repository builds."""
 
     name: str
@@ -115,7 +105,7 @@ class ImageEntry(_Model):
         return self
 
 
-class ArchiveSettings(_Model):
+class ArchiveSettings(StrictModel):
     """The signed archive that pending updates are checked against."""
 
     mirror: str | None = None
@@ -128,7 +118,7 @@ class ArchiveSettings(_Model):
     """Which pending updates make an image stale: security ones, every one, or none."""
 
 
-class RebuildConfig(_Model):
+class RebuildConfig(StrictModel):
     """A whole ``hardbase.yaml``."""
 
     registry: str | None = None
@@ -195,37 +185,11 @@ def load_config(root: Path, path: Path | None = None) -> RebuildConfig:
         if explicit:
             raise ConfigError(f"{file}: no such file", hint="check the --config path")
         return RebuildConfig()
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        raise ConfigError(f"{file}: cannot read ({error.strerror})") from error
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{file}: larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        document: Any = yaml.safe_load(data)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{file}: invalid YAML{where}", hint="fix the syntax") from None
-    if document is None:
+    document = read_yaml(file, what="config", max_bytes=MAX_CONFIG_BYTES, error_type=ConfigError)
+    if document.data is None:
         return RebuildConfig()
-    if not isinstance(document, dict):
+    if not isinstance(document.data, dict):
         raise ConfigError(f"{file}: must be a YAML mapping of keys to values")
-    try:
-        return RebuildConfig.model_validate(document)
-    except ValidationError as error:
-        raise ConfigError(_describe(error, str(file)), hint="see docs/rebuild.md") from None
-
-
-def _describe(error: ValidationError, source: str) -> str:
-    problems = error.errors()
-    first = problems[0]
-    location = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "extra_forbidden":
-        text = f"{source}: unknown key {location!r}"
-    else:
-        message = str(first["msg"]).removeprefix("Value error, ")
-        text = f"{source}: {location + ': ' if location else ''}{message}"
-    if len(problems) > 1:
-        text += f" (and {len(problems) - 1} more problems)"
-    return text
+    return validate_yaml(
+        RebuildConfig, document, error_type=ConfigError, hint="see docs/rebuild.md"
+    )
