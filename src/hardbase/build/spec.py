@@ -10,7 +10,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -390,9 +392,17 @@ def parse_spec(document: Any, source: str) -> BuildSpec:
 
 
 def load_spec(path: Path) -> BuildSpec:
-    """Read and validate the build spec at ``path``, raising SpecError on any problem."""
+    """Read and validate the build spec at ``path``, raising SpecError on any problem.
+
+    Only a regular file is read: a FIFO would block and a device never end.
+    """
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SpecError(f"{path}: not a regular file", hint="give the spec's YAML file")
+            data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as error:
         raise SpecError(f"{path}: cannot read the build spec ({error.strerror})") from error
     if len(data) > MAX_SPEC_BYTES:
@@ -403,6 +413,12 @@ def load_spec(path: Path) -> BuildSpec:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise SpecError(f"{path}: invalid YAML{where}", hint="fix the syntax") from None
+    except ValueError as error:
+        # A date such as 2024-13-45 or an integer of more than 4300 digits
+        # passes the YAML resolver and then fails in date() or int().
+        raise SpecError(
+            f"{path}: invalid YAML value: {error}", hint="quote the value or fix it"
+        ) from None
     return parse_spec(document, str(path))
 
 
