@@ -32,13 +32,17 @@ NOLOGIN = "/usr/sbin/nologin"
 #: Suites that have no ``-security`` or ``-updates`` companion in the Debian archive.
 _ROLLING_SUITES = frozenset({"unstable", "sid", "experimental", "rc-buggy"})
 
-_PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$")
-_ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SUITE = re.compile(r"^[a-z][a-z0-9-]*$")
-_COMPONENT = re.compile(r"^[a-z][a-z0-9-]*(/[a-z0-9-]+)?$")
-_ARCHITECTURE = re.compile(r"^[a-z0-9]+$")
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+# The patterns end in \Z, not $: "$" also matches before a final newline, and a
+# name such as "app\n" would then split its /etc/passwd line in two.
+_PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?\Z")
+_ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_SUITE = re.compile(r"^[a-z][a-z0-9-]*\Z")
+_COMPONENT = re.compile(r"^[a-z][a-z0-9-]*(/[a-z0-9-]+)?\Z")
+_ARCHITECTURE = re.compile(r"^[a-z0-9]+\Z")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}\Z")
+_OWNER_IDS = re.compile(r"^[0-9]{1,10}:[0-9]{1,10}\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _kebab(name: str) -> str:
@@ -55,6 +59,8 @@ def _absolute(path: str, what: str) -> str:
     pure = PurePosixPath(path)
     if not pure.is_absolute() or ".." in pure.parts:
         raise ValueError(f"{what} {path!r} must be an absolute path without '..'")
+    if _CONTROL.search(path):
+        raise ValueError(f"{what} {path!r} must not contain control characters")
     return str(pure)
 
 
@@ -103,7 +109,7 @@ class Distribution(_Model):
     @field_validator("mirror", "security_mirror")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^(https?|file)://[^\s]+$", value):
+        if not re.match(r"^(https?|file)://[^\s]+\Z", value):
             raise ValueError(f"mirror {value!r} must be an http://, https:// or file:// URL")
         return value.rstrip("/")
 
@@ -177,7 +183,16 @@ class User(_Model):
     @field_validator("home", "shell")
     @classmethod
     def _path(cls, value: str | None) -> str | None:
-        return None if value is None else _absolute(value, "path")
+        if value is None:
+            return None
+        path = _absolute(value, "path")
+        # A colon would start a new /etc/passwd field, and the home folder is
+        # given to the user: the root folder must stay root's.
+        if ":" in path:
+            raise ValueError(f"path {value!r} must not contain ':'")
+        if path == "/":
+            raise ValueError("home must not be the root folder")
+        return path
 
     @property
     def primary_gid(self) -> int:
@@ -253,6 +268,15 @@ class PathEntry(_Model):
     @classmethod
     def _mode(cls, value: object) -> int:
         return _mode(value)
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str) -> str:
+        if ":" in value and not _OWNER_IDS.match(value):
+            raise ValueError(f"owner {value!r} must be numeric UID:GID or a user name")
+        if ":" in value and max(int(part) for part in value.split(":")) > 2**31 - 1:
+            raise ValueError(f"owner {value!r} is out of range")
+        return value
 
     @model_validator(mode="after")
     def _content(self) -> PathEntry:
