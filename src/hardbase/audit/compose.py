@@ -12,14 +12,17 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from hardbase.audit.dockerrun import (
-    is_host_path,
-    parse_security_opt,
-    parse_user,
-    parse_volume_short,
+from hardbase.audit.dockerrun import is_host_path, parse_volume_short, security_fields
+from hardbase.audit.locate import Document, YamlPath
+from hardbase.audit.runconfig import (
+    Container,
+    Location,
+    Runtime,
+    Setting,
+    Volume,
+    Workload,
+    document_location,
 )
-from hardbase.audit.locate import Document, YamlPath, format_path
-from hardbase.audit.runconfig import Container, Location, Runtime, Setting, Volume, Workload
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +63,7 @@ class _Reader:
         self.base = base
 
     def location(self, path: YamlPath) -> Location:
-        position = self.document.position(path)
-        return Location(
-            file=self.document.file,
-            path=format_path(path),
-            document=self.document.index,
-            line=position.line if position else None,
-            column=position.column if position else None,
-        )
+        return document_location(self.document, path)
 
     def setting_bool(self, path: YamlPath) -> Setting[bool] | None:
         value = self.document.get(path)
@@ -102,11 +98,9 @@ class _Reader:
     def service(self, name: str, service: dict[str, Any]) -> Workload:
         path: YamlPath = ("services", name)
         here = self.location(path)
-        security_settings = self.strings((*path, "security_opt"))
-        security = parse_security_opt([s.value for s in security_settings])
-        security_location = security_settings[-1].location if security_settings else here
-        user = self.setting_text((*path, "user"))
-        user_spec = parse_user(user.value) if user else None
+        security = security_fields(
+            self.strings((*path, "security_opt")), self.setting_text((*path, "user")), here
+        )
         limits: YamlPath = (*path, "deploy", "resources", "limits")
         cpu = self.setting_text((*limits, "cpus")) or self.setting_text((*path, "cpus"))
         memory = self.setting_text((*limits, "memory")) or self.setting_text((*path, "mem_limit"))
@@ -117,31 +111,15 @@ class _Reader:
             security_context=here,
             image=image,
             privileged=self.setting_bool((*path, "privileged")),
-            allow_privilege_escalation=(
-                Setting(not security.no_new_privileges, security_location)
-                if security.no_new_privileges is not None
-                else None
-            ),
-            run_as_user=(
-                Setting(user_spec.uid, user.location)
-                if user and user_spec and user_spec.uid is not None
-                else None
-            ),
-            user_name=(
-                Setting(user_spec.name, user.location)
-                if user and user_spec and user_spec.name is not None
-                else None
-            ),
             capabilities_add=tuple(_capabilities(self.strings((*path, "cap_add")))),
             capabilities_drop=tuple(_capabilities(self.strings((*path, "cap_drop")))),
             capabilities=here,
-            seccomp=Setting(security.seccomp, security_location) if security.seccomp else None,
             read_only_root_filesystem=self.setting_bool((*path, "read_only")),
             cpu_limit=cpu,
             memory_limit=memory,
             limits=self.location(limits) if self.document.get(limits) is not None else here,
             mounts=tuple(self.mounts(path)),
-            apparmor=Setting(security.apparmor, security_location) if security.apparmor else None,
+            **security,
         )
         return Workload(
             runtime=Runtime.COMPOSE,

@@ -13,6 +13,7 @@ import logging
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from hardbase.audit.runconfig import (
     Container,
@@ -197,6 +198,48 @@ def parse_security_opt(values: list[str]) -> DockerSecurity:
     return result
 
 
+class SecurityFields(TypedDict):
+    """Container fields set by ``--user`` and ``--security-opt`` or their compose keys."""
+
+    allow_privilege_escalation: Setting[bool] | None
+    run_as_user: Setting[int] | None
+    user_name: Setting[str] | None
+    seccomp: Setting[Seccomp] | None
+    apparmor: Setting[str] | None
+
+
+def security_fields(
+    security_opt: list[Setting[str]], user: Setting[str] | None, fallback: Location
+) -> SecurityFields:
+    """Map security options and a user setting onto container fields.
+
+    A field set by the security options is placed at the last option, or at
+    ``fallback`` when there are none; the user fields are placed at ``user``.
+    """
+    security = parse_security_opt([option.value for option in security_opt])
+    where = security_opt[-1].location if security_opt else fallback
+    user_spec = parse_user(user.value) if user is not None else None
+    return SecurityFields(
+        allow_privilege_escalation=(
+            Setting(not security.no_new_privileges, where)
+            if security.no_new_privileges is not None
+            else None
+        ),
+        run_as_user=(
+            Setting(user_spec.uid, user.location)
+            if user is not None and user_spec is not None and user_spec.uid is not None
+            else None
+        ),
+        user_name=(
+            Setting(user_spec.name, user.location)
+            if user is not None and user_spec is not None and user_spec.name is not None
+            else None
+        ),
+        seccomp=Setting(security.seccomp, where) if security.seccomp else None,
+        apparmor=Setting(security.apparmor, where) if security.apparmor else None,
+    )
+
+
 def _split_option(value: str) -> tuple[str, str, str]:
     equals = value.find("=")
     colon = value.find(":")
@@ -363,10 +406,7 @@ def _capabilities(value: str) -> list[str]:
 def _workload(command: str, collected: _Collected) -> Workload:
     settings = collected.settings
     whole = Location(COMMAND_LINE, path=command)
-    security = parse_security_opt([s.value for s in collected.security])
-    security_location = collected.security[-1].location if collected.security else whole
-    user = settings.get("--user")
-    user_spec = parse_user(user.value) if user else None
+    security = security_fields(collected.security, settings.get("--user"), whole)
     cpu = settings.get("--cpus") or settings.get("--cpu-quota")
     name = settings["--name"].value if "--name" in settings else (collected.image or "container")
     container = Container(
@@ -375,31 +415,15 @@ def _workload(command: str, collected: _Collected) -> Workload:
         security_context=whole,
         image=collected.image,
         privileged=_flag_bool(settings.get("--privileged")),
-        allow_privilege_escalation=(
-            Setting(not security.no_new_privileges, security_location)
-            if security.no_new_privileges is not None
-            else None
-        ),
-        run_as_user=(
-            Setting(user_spec.uid, user.location)
-            if user and user_spec and user_spec.uid is not None
-            else None
-        ),
-        user_name=(
-            Setting(user_spec.name, user.location)
-            if user and user_spec and user_spec.name is not None
-            else None
-        ),
         capabilities_add=tuple(collected.cap_add),
         capabilities_drop=tuple(collected.cap_drop),
         capabilities=whole,
-        seccomp=Setting(security.seccomp, security_location) if security.seccomp else None,
         read_only_root_filesystem=_flag_bool(settings.get("--read-only")),
         cpu_limit=cpu,
         memory_limit=settings.get("--memory"),
         limits=whole,
         mounts=tuple(collected.mounts),
-        apparmor=Setting(security.apparmor, security_location) if security.apparmor else None,
+        **security,
     )
     return Workload(
         runtime=Runtime.DOCKER_RUN,

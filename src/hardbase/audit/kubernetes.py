@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardbase.audit.locate import Document, YamlPath, format_path
+from hardbase.audit.locate import Document, YamlPath
 from hardbase.audit.runconfig import (
     Container,
     Location,
@@ -23,6 +23,7 @@ from hardbase.audit.runconfig import (
     Setting,
     Volume,
     Workload,
+    document_location,
 )
 
 logger = logging.getLogger(__name__)
@@ -133,14 +134,7 @@ class _Reader:
         self.base = base
 
     def location(self, path: YamlPath) -> Location:
-        position = self.document.position(path)
-        return Location(
-            file=self.document.file,
-            path=format_path(path),
-            document=self.document.index,
-            line=position.line if position else None,
-            column=position.column if position else None,
-        )
+        return document_location(self.document, path)
 
     def typed(self, path: YamlPath, kind: type | tuple[type, ...], expected: str) -> Any:
         value = self.document.get(path)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from hardbase.audit.locate import Document
+from hardbase.audit.locate import Document, YamlPath, format_path
 
 T = TypeVar("T")
 
@@ -58,6 +58,18 @@ class Location:
         if self.line is not None:
             place += f":{self.line}"
         return f"{place} {self.path}" if self.path else place
+
+
+def document_location(document: Document, path: YamlPath) -> Location:
+    """Return the location of ``path`` in ``document``, with the line of its nearest ancestor."""
+    position = document.position(path)
+    return Location(
+        file=document.file,
+        path=format_path(path),
+        document=document.index,
+        line=position.line if position else None,
+        column=position.column if position else None,
+    )
 
 
 @dataclass(frozen=True)
