@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from advisory_fixtures import MemorySource
 from hardbase.advisories.model import Advisory, AdvisoryStatus
 from hardbase.image.fs import HostDirView
 from hardbase.packages import Inventory, read_inventory
@@ -25,26 +25,6 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets" / "scan"
 #: A date on which bookworm and Alpine 3.10 data are treated as current or past support
 #: independently of the day the tests run.
 BEFORE_BOOKWORM_EOL = date(2025, 1, 1)
-
-
-class MemorySource:
-    """An advisory source over a list, filtering as the advisory store does."""
-
-    def __init__(self, advisories: Iterable[Advisory]) -> None:
-        self.advisories = list(advisories)
-
-    def advisories_for(
-        self, distro: str, release: str | None, package_names: Iterable[str]
-    ) -> list[Advisory]:
-        names = set(package_names)
-        return [
-            a
-            for a in self.advisories
-            if a.distro == distro and a.package in names and release in (None, a.release)
-        ]
-
-    def releases(self, distro: str) -> set[str]:
-        return {a.release for a in self.advisories if a.distro == distro}
 
 
 def tracker(

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from hardbase.advisories.model import Advisory, AdvisoryStatus
-from hardbase.image.fs import HostDirView
-from hardbase.packages import read_inventory
+from advisory_fixtures import bookworm_mixed_inventory, match_bookworm_mixed
 from hardbase.scan.findings import Finding, FindingKind, Severity
-from hardbase.scan.match import match_vulnerabilities
 from hardbase.scan.triage import (
     IgnoreFileError,
     TriageOptions,
@@ -30,34 +26,6 @@ TODAY = date(2025, 1, 1)
 IMAGE_DIGEST = "sha256:" + "1" * 64
 
 
-class MemorySource:
-    def __init__(self, advisories: Iterable[Advisory]) -> None:
-        self.advisories = list(advisories)
-
-    def advisories_for(
-        self, distro: str, release: str | None, package_names: Iterable[str]
-    ) -> list[Advisory]:
-        names = set(package_names)
-        return [a for a in self.advisories if a.distro == distro and a.package in names]
-
-    def releases(self, distro: str) -> set[str]:
-        return {a.release for a in self.advisories if a.distro == distro}
-
-
-def record(cve: str, package: str, fixed: str | None, urgency: str) -> Advisory:
-    return Advisory(
-        source="debian-tracker",
-        vulnerability_id=cve,
-        distro="debian",
-        release="bookworm",
-        package=package,
-        status=AdvisoryStatus.FIXED if fixed else AdvisoryStatus.OPEN,
-        fixed_version=fixed,
-        urgency=urgency,
-        record=cve,
-    )
-
-
 @pytest.fixture(scope="module")
 def findings() -> list[Finding]:
     """Findings of the bookworm-mixed asset, plus one hardening finding.
@@ -66,17 +34,7 @@ def findings() -> list[Finding]:
     openssl 1.1.1n for libssl1.1), CVE-2023-4154 once (samba), CVE-2024-2961 once
     (glibc, no fix) and CVE-2023-5678 once (openssl 3.0.11, medium).
     """
-    root = ASSETS / "bookworm-mixed"
-    inventory = read_inventory(HostDirView(root, str(root)))
-    source = MemorySource(
-        [
-            record("CVE-2024-0727", "openssl", "3.0.13-1~deb12u1", "low"),
-            record("CVE-2023-4154", "samba", "2:4.17.12+dfsg-0+deb12u2", "high"),
-            record("CVE-2024-2961", "glibc", None, "high"),
-            record("CVE-2023-5678", "bash", "5.2.15-3", "medium"),
-        ]
-    )
-    result = match_vulnerabilities(inventory, source, today=TODAY)
+    result = match_bookworm_mixed(bookworm_mixed_inventory())
     hardening = Finding(
         rule_id="HB-USER-001",
         kind=FindingKind.HARDENING,
