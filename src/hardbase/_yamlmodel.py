@@ -10,6 +10,8 @@ the line of the key at fault and its key path.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +65,11 @@ def read_yaml(path: Path, *, what: str, max_bytes: int, error_type: type[InputEr
     :data:`MAX_NODES` nodes.
     """
     try:
-        with path.open("rb") as handle:
+        # O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise error_type(f"{path}: the {what} is not a regular file")
             data = handle.read(max_bytes + 1)
     except OSError as error:
         raise error_type(f"{path}: cannot read the {what} ({error.strerror})") from error
@@ -95,6 +101,12 @@ def parse_yaml(text: bytes | str, source: str, *, error_type: type[InputError]) 
     except RecursionError:
         raise error_type(
             f"{source}: nesting too deep to read", hint="flatten the document"
+        ) from None
+    except ValueError as error:
+        # A date such as 2024-13-45 or an integer of more than 4300 digits
+        # passes the resolver and then fails in date() or int().
+        raise error_type(
+            f"{source}: invalid YAML value: {error}", hint="quote the value or fix it"
         ) from None
     finally:
         loader.dispose()
