@@ -1,7 +1,8 @@
-"""Hostile repositories given to ``graph`` and the hardbase.yaml reader.
+"""Hostile repositories given to ``graph``, ``rollout`` and the hardbase.yaml reader.
 
-The contract: a hardbase.yaml that is a FIFO or holds values PyYAML cannot
-build gets one error line, exit status 2.
+The contract: rollout edits no file outside the repository through a
+symbolic link and never turns a link into a file; a hardbase.yaml that is a
+FIFO or holds values PyYAML cannot build gets one error line, exit status 2.
 """
 
 from __future__ import annotations
@@ -10,6 +11,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from hardbase.rebuild.references import parse_reference
+from hardbase.rebuild.rollout import RolledImage, plan_rollout
+
+DIGEST = "sha256:" + "4" * 64
+BASE = RolledImage("base", parse_reference("127.0.0.1:5000/team/base:12"), DIGEST)
+MANIFEST = "image: 127.0.0.1:5000/team/base:12\n"
 
 
 def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -22,6 +30,81 @@ def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         env={**os.environ, "XDG_CACHE_HOME": str(cwd / "cache")},
     )
+
+
+def _repository(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "repo"
+    outside = tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "victim.yaml").write_text(MANIFEST)
+    return root, outside
+
+
+def test_rollout_skips_linked_file(tmp_path: Path) -> None:
+    root, outside = _repository(tmp_path)
+    (root / "deploy.yaml").symlink_to(outside / "victim.yaml")
+
+    changes, warnings = plan_rollout([root / "deploy.yaml"], [BASE], pin_tags=True, root=root)
+
+    assert changes == []
+    assert warnings == [f"{root / 'deploy.yaml'}: symbolic link, skipped"]
+
+
+def test_rollout_skips_linked_folder(tmp_path: Path) -> None:
+    root, outside = _repository(tmp_path)
+    (root / "deploy").symlink_to(outside)
+
+    changes, warnings = plan_rollout([root / "deploy"], [BASE], pin_tags=True, root=root)
+
+    assert changes == []
+    assert warnings == [f"{root / 'deploy'}: symbolic link, skipped"]
+
+
+def test_rollout_skips_path_through_link(tmp_path: Path) -> None:
+    root, outside = _repository(tmp_path)
+    (root / "deploy").symlink_to(outside)
+    through = root / "deploy" / "victim.yaml"
+
+    changes, warnings = plan_rollout([through], [BASE], pin_tags=True, root=root)
+
+    assert changes == []
+    assert len(warnings) == 1
+    assert "leads out of" in warnings[0]
+
+
+def test_rollout_still_edits_plain_file(tmp_path: Path) -> None:
+    root, _ = _repository(tmp_path)
+    (root / "deploy.yaml").write_text(MANIFEST)
+
+    changes, warnings = plan_rollout([root / "deploy.yaml"], [BASE], pin_tags=True, root=root)
+
+    assert warnings == []
+    assert [change.path for change in changes] == [root / "deploy.yaml"]
+
+
+def test_rollout_cli_leaves_link_and_target(tmp_path: Path) -> None:
+    root, outside = _repository(tmp_path)
+    (root / "deploy.yaml").symlink_to(outside / "victim.yaml")
+    (root / ".hardbase").mkdir()
+    (root / ".hardbase" / "rebuild-state.json").write_text(
+        '{"version": 1, "images": {"base": {"reference": "docker://127.0.0.1:5000/team/base:12",'
+        f' "digest": "{DIGEST}", "inputs": "x", "built_at": "2026-01-01T00:00:00Z"}}}}}}\n'
+    )
+    (root / "hardbase.yaml").write_text(
+        "images:\n  - name: base\n    reference: docker://127.0.0.1:5000/team/base:12\n"
+        "    dockerfile: Dockerfile\n"
+    )
+    (root / "Dockerfile").write_text("FROM debian:bookworm\n")
+
+    result = _cli(
+        "rollout", "--root", str(root), "--no-commit", "--pin-tags", "deploy.yaml", cwd=root
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "deploy.yaml: symbolic link, skipped" in result.stderr
+    assert (root / "deploy.yaml").is_symlink()
+    assert (outside / "victim.yaml").read_text() == MANIFEST
 
 
 def test_config_fifo_is_rejected(tmp_path: Path) -> None:

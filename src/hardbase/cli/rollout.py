@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hardbase.cli._common import console_err
+from hardbase.cli._common import print_warning
 
 
 def register(app: typer.Typer) -> None:
@@ -64,9 +64,11 @@ def rollout(
         )
         for name, record in sorted(state.images.items())
     ]
-    changes, warnings = plan_rollout(paths or [image_graph.root], images, pin_tags=pin_tags)
+    changes, warnings = plan_rollout(
+        paths or [image_graph.root], images, pin_tags=pin_tags, root=image_graph.root
+    )
     for warning in warnings:
-        console_err.print(f"hardbase: warning: {warning}", markup=False, highlight=False)
+        print_warning(warning)
     for change in changes:
         for edit in change.edits:
             typer.echo(f"{change.path}:{edit.line}: {edit.old} -> {edit.new}")

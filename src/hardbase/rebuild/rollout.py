@@ -90,15 +90,21 @@ class RolloutResult:
 
 
 def plan_rollout(
-    paths: Sequence[Path], images: Sequence[RolledImage], *, pin_tags: bool = False
+    paths: Sequence[Path],
+    images: Sequence[RolledImage],
+    *,
+    pin_tags: bool = False,
+    root: Path | None = None,
 ) -> tuple[list[FileChange], list[str]]:
     """Return the changes that roll ``images`` out to the files under ``paths``, and warnings.
 
     Nothing is written. Files that are not Dockerfiles or YAML are not read.
+    Symbolic links are skipped with a warning, whether given or found, and so
+    is a path inside ``root`` whose folders lead out of it through a link.
     """
     changes: list[FileChange] = []
     warnings: list[str] = []
-    for path in _files(paths):
+    for path in _files(paths, root, warnings):
         try:
             data = path.read_bytes()
         except OSError as error:
@@ -118,8 +124,16 @@ def plan_rollout(
     return changes, warnings
 
 
-def _files(paths: Sequence[Path]) -> Iterator[Path]:
+def _files(paths: Sequence[Path], root: Path | None, warnings: list[str]) -> Iterator[Path]:
     for path in paths:
+        if path.is_symlink():
+            # Replacing the file would turn the link into a copy, and editing
+            # the target could change a file outside the repository.
+            warnings.append(f"{path}: symbolic link, skipped")
+            continue
+        if root is not None and _leaves_root(path, root):
+            warnings.append(f"{path}: leads out of {root} through a symbolic link, skipped")
+            continue
         if path.is_file():
             if _kind(path) is not None:
                 yield path
@@ -132,6 +146,15 @@ def _files(paths: Sequence[Path]) -> Iterator[Path]:
                 candidate = Path(folder) / name
                 if not candidate.is_symlink() and _kind(candidate) is not None:
                     yield candidate
+
+
+def _leaves_root(path: Path, root: Path) -> bool:
+    """Return True when ``path`` is inside ``root`` as written but not once links are followed."""
+    # abspath() folds ".." without following links, which resolve() would do.
+    written = Path(os.path.abspath(path))  # noqa: PTH100
+    if not written.is_relative_to(os.path.abspath(root)):  # noqa: PTH100
+        return False
+    return not path.resolve().is_relative_to(root.resolve())
 
 
 def _kind(path: Path) -> str | None:
