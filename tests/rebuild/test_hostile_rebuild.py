@@ -125,3 +125,14 @@ def test_config_impossible_date_is_one_line(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "hardbase.yaml: invalid YAML value: month must be in 1..12" in lines[0]
+
+
+def test_graph_error_keeps_reference_text(tmp_path: Path) -> None:
+    # Rich turns ":b:" into an emoji unless emoji codes are off.
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM a:b:c@sha256:zz\n")
+
+    result = _cli("graph", str(tmp_path), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "FROM a:b:c@sha256:zz" in result.stderr

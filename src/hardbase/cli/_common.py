@@ -16,7 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from hardbase.errors import InputError
 
 #: Logs, warnings and progress go to standard error; reports go to standard output.
-console_err = Console(stderr=True)
+#: Emoji codes are off, so that an input such as the reference a:b:c prints as is
+#: rather than with ":b:" turned into an emoji.
+console_err = Console(stderr=True, emoji=False)
 
 #: C0 and C1 control characters, which an image or feed could use to rewrite the terminal.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
