@@ -136,3 +136,14 @@ def test_graph_error_keeps_reference_text(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "FROM a:b:c@sha256:zz" in result.stderr
+
+
+def test_rollout_edits_first_line_after_bom(tmp_path: Path) -> None:
+    root, _ = _repository(tmp_path)
+    manifest = root / "deploy.yaml"
+    manifest.write_bytes(b"\xef\xbb\xbf" + MANIFEST.replace("\n", "\r\n").encode())
+
+    changes, _ = plan_rollout([manifest], [BASE], pin_tags=True, root=root)
+
+    assert [edit.line for edit in changes[0].edits] == [1]
+    assert changes[0].text == f"\ufeffimage: 127.0.0.1:5000/team/base:12@{DIGEST}\r\n"

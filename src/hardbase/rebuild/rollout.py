@@ -171,7 +171,9 @@ def edit_text(
 ) -> FileChange | None:
     """Return the change that rolls ``images`` out in ``text`` (the content of ``path``)."""
     kind = _kind(path)
-    lines = text.splitlines(keepends=True)
+    # A byte order mark would keep the first line from matching; it is put back below.
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    lines = text.removeprefix(bom).splitlines(keepends=True)
     edits: list[Edit] = []
     for index, line in enumerate(lines):
         spans = list(_references(line, kind))
@@ -190,7 +192,7 @@ def edit_text(
     if not edits:
         return None
     edits.sort(key=lambda edit: (edit.line, edit.column))
-    return FileChange(path, tuple(edits), "".join(lines))
+    return FileChange(path, tuple(edits), bom + "".join(lines))
 
 
 def _references(line: str, kind: str | None) -> Iterable[tuple[int, str]]:
