@@ -8,6 +8,7 @@ FIFO or holds values PyYAML cannot build gets one error line, exit status 2.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -83,9 +84,7 @@ def test_rollout_still_edits_plain_file(tmp_path: Path) -> None:
     assert [change.path for change in changes] == [root / "deploy.yaml"]
 
 
-def test_rollout_cli_leaves_link_and_target(tmp_path: Path) -> None:
-    root, outside = _repository(tmp_path)
-    (root / "deploy.yaml").symlink_to(outside / "victim.yaml")
+def _state_and_config(root: Path) -> None:
     (root / ".hardbase").mkdir()
     (root / ".hardbase" / "rebuild-state.json").write_text(
         '{"version": 1, "images": {"base": {"reference": "docker://127.0.0.1:5000/team/base:12",'
@@ -97,6 +96,12 @@ def test_rollout_cli_leaves_link_and_target(tmp_path: Path) -> None:
     )
     (root / "Dockerfile").write_text("FROM debian:bookworm\n")
 
+
+def test_rollout_cli_leaves_link_and_target(tmp_path: Path) -> None:
+    root, outside = _repository(tmp_path)
+    (root / "deploy.yaml").symlink_to(outside / "victim.yaml")
+    _state_and_config(root)
+
     result = _cli(
         "rollout", "--root", str(root), "--no-commit", "--pin-tags", "deploy.yaml", cwd=root
     )
@@ -105,6 +110,33 @@ def test_rollout_cli_leaves_link_and_target(tmp_path: Path) -> None:
     assert "deploy.yaml: symbolic link, skipped" in result.stderr
     assert (root / "deploy.yaml").is_symlink()
     assert (outside / "victim.yaml").read_text() == MANIFEST
+
+
+def test_rollout_webhook_closed_port_is_one_line(tmp_path: Path) -> None:
+    root, _ = _repository(tmp_path)
+    _state_and_config(root)
+    (root / "deploy.yaml").write_text(MANIFEST)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    result = _cli(
+        "rollout",
+        "--root",
+        str(root),
+        "--no-commit",
+        "--pin-tags",
+        "--webhook",
+        f"http://127.0.0.1:{port}/hook",
+        "deploy.yaml",
+        cwd=root,
+    )
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert f"webhook http://127.0.0.1:{port}/hook failed for base" in lines[0]
+    assert DIGEST in (root / "deploy.yaml").read_text()
 
 
 def test_config_fifo_is_rejected(tmp_path: Path) -> None:

@@ -341,7 +341,8 @@ def post_webhooks(url: str, payloads: Sequence[dict[str, object]], *, timeout: f
                 )
                 response.raise_for_status()
             except httpx.HTTPError as error:
-                logger.warning("webhook %s for %s failed: %s", url, payload["image"], error)
+                # The NetworkError below names every failure; a warning here would repeat it.
+                logger.debug("webhook %s for %s failed: %s", url, payload["image"], error)
                 failed.append(f"{payload['image']} ({error})")
     if failed:
         raise NetworkError(
