@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hardbase.cli._common import console_err, write_output
+from hardbase.cli._common import console_err, print_warning, write_output
 
 if TYPE_CHECKING:
     # hardbase.compare imports the archive, audit and httpx stacks, which every
@@ -63,7 +63,7 @@ def compare(
     ] = None,
     platform: Annotated[
         str | None,
-        typer.Option("--platform", help="OS/ARCH[/VARIANT] to pick from multi-platform images."),
+        typer.Option("--platform", help="OS/ARCH\\[/VARIANT] to pick from multi-platform images."),
     ] = None,
     no_archive: Annotated[
         bool,
@@ -97,12 +97,7 @@ def compare(
 
     for facts in comparison.images:
         for warning in facts.warnings:
-            console_err.print(
-                f"hardbase: warning: {facts.label}: {warning}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+            print_warning(f"{facts.label}: {warning}")
     write_output(_render(comparison, output_format), output)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from hardbase.cli._common import console_err, show_progress, write_output
+from hardbase.cli._common import console_err, print_warning, show_progress, write_output
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +57,7 @@ def outdated(
         write_output(_table(report), output)
     for assessment in report.assessments:
         for warning in assessment.warnings:
-            console_err.print(f"hardbase: warning: {warning}", markup=False, highlight=False)
+            print_warning(warning)
     if report.stale:
         raise typer.Exit(1)
 
