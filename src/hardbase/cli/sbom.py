@@ -54,7 +54,7 @@ def sbom(
         str | None,
         typer.Option(
             "--platform",
-            help="OS/ARCH[/VARIANT] to pick from a multi-platform OCI index or registry image.",
+            help="OS/ARCH\\[/VARIANT] to pick from a multi-platform OCI index or registry image.",
         ),
     ] = None,
     max_unpacked_size: Annotated[

@@ -64,7 +64,7 @@ def scan(
     ] = None,
     platform: Annotated[
         str | None,
-        typer.Option("--platform", help="OS/ARCH[/VARIANT] to pick from a multi-platform image."),
+        typer.Option("--platform", help="OS/ARCH\\[/VARIANT] to pick from a multi-platform image."),
     ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Use cached archive indices only; fetch nothing.")
