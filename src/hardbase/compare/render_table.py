@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from hardbase.compare.model import Comparison
+
+#: C0 and C1 control characters: a reference or image field could carry
+#: escape sequences that clear the screen or retitle the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _text(value: str) -> Text:
+    """Return ``value`` as Text, which rich does not read as markup, with controls escaped."""
+    return Text(_CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", value))
 
 
 def render_table(comparison: Comparison, *, width: int = 160, color: bool = False) -> str:
@@ -23,17 +33,17 @@ def render_table(comparison: Comparison, *, width: int = 160, color: bool = Fals
     table.add_column("", style="bold", no_wrap=True)
     for facts in comparison.images:
         # Text keeps rich from reading markup in a label that comes from the image.
-        table.add_column(Text(facts.label), overflow="fold")
+        table.add_column(_text(facts.label), overflow="fold")
     table.add_column("verdict", overflow="fold")
     for row in comparison.rows:
         cells = [
-            Text(("✓ " if index in row.best else "") + value)
+            _text(("✓ " if index in row.best else "") + value)
             for index, value in enumerate(row.values)
         ]
-        table.add_row(Text(row.title), *cells, Text(row.verdict))
+        table.add_row(_text(row.title), *cells, _text(row.verdict))
     console.print(table)
     for line in footnotes(comparison):
-        console.print(Text(line))
+        console.print(_text(line))
     return buffer.getvalue()
 
 
