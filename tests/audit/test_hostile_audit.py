@@ -1,7 +1,7 @@
 """Hostile manifests, compose files and Dockerfiles given to ``hardbase audit``.
 
-The contract: bad input gets one line on standard error naming the file and
-exit status 2, never a traceback, a hang or runaway memory; names from the
+Bad input gets one line on standard error that names the file, and exit
+status 2, never a traceback, a hang or runaway memory. Names from the
 audited files reach the terminal neither as control sequences nor as markup.
 """
 

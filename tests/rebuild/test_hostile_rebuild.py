@@ -1,8 +1,8 @@
 """Hostile repositories given to ``graph``, ``rollout`` and the hardbase.yaml reader.
 
-The contract: rollout edits no file outside the repository through a
-symbolic link and never turns a link into a file; a hardbase.yaml that is a
-FIFO or holds values PyYAML cannot build gets one error line, exit status 2.
+Rollout edits no file outside the repository through a symbolic link and
+never turns a link into a file. A hardbase.yaml that is a FIFO, or contains
+values that PyYAML cannot build, gets one error line and exit status 2.
 """
 
 from __future__ import annotations

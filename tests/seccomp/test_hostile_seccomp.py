@@ -1,8 +1,8 @@
 """Hostile seccomp profiles and strace logs given to ``hardbase seccomp``.
 
-The contract: bad input gets one line on standard error naming the file and
-exit status 2 (``validate`` reports schema problems as findings and exits 1),
-never a traceback, a hang or runaway memory; names from a profile reach the
+Bad input gets one line on standard error that names the file, and exit
+status 2, never a traceback, a hang or runaway memory. ``validate`` reports
+schema problems as findings and exits 1. Names from a profile reach the
 terminal neither as control sequences nor as console markup.
 """
 

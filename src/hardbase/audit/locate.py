@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 #: kilobytes; the cap keeps a hostile input from exhausting memory.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
-#: Most values that anchors and aliases may add to a document once expanded.
+#: Maximum number of values that anchors and aliases may add to a document.
 #: PyYAML builds shared objects, but any code that walks or prints the data
 #: expands them again: nine levels of nine aliases ("billion laughs") is 9**9.
 MAX_ALIAS_EXPANSION = 1_000_000

@@ -151,8 +151,8 @@ def run_with_profile(
         raise InputError("no command to run", hint="give it after --, e.g. -- ls -l /")
     # A name with a slash is a path; which() returns it only when it can run.
     if "/" in command[0] and shutil.which(command[0]) is None and Path(command[0]).exists():
-        # which() finds only executables, so this file exists but cannot run:
-        # say so instead of blaming the profile for the failed execve.
+        # which() finds only executables, so this file exists but cannot run.
+        # Report that rather than blame the profile for the failed execve.
         raise InputError(
             f"{command[0]}: not an executable file", hint="check the path and its mode"
         )

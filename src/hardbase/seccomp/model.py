@@ -26,9 +26,9 @@ from hardbase.errors import InputError
 #: Profiles are a few hundred kilobytes at most; a larger file is refused before parsing.
 MAX_PROFILE_BYTES = 16 * 1024 * 1024
 
-#: Most rules and syscall names a profile may have. Docker's default profile
-#: has about 30 rules and 400 names, and a profile with one rule per syscall
-#: about 450 rules; the limits keep the pairwise checks of validate bounded.
+#: Maximum rules and syscall names in a profile, which bound the pairwise
+#: checks of validate. Docker's default profile has about 30 rules and 400
+#: names, and a profile with one rule per syscall has about 450 rules.
 MAX_RULES = 2048
 MAX_NAMES = 16384
 
