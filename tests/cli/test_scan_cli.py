@@ -154,3 +154,14 @@ def test_scan_unknown_severity_is_usage_error(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "severe" in result.stderr
+
+
+def test_scan_table_says_what_was_not_checked(tmp_path: Path) -> None:
+    tarball = shared_data("alpine", "alpine-minirootfs-3.20.3-x86_64.tar.gz")
+
+    # The store named by HARDBASE_STORE in run() does not exist.
+    result = run("scan", str(tarball), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Not complete: vulnerabilities: skipped: no advisory store" in result.stdout
+    assert "stored in 1 layer(s)" in result.stdout

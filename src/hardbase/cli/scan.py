@@ -58,8 +58,9 @@ def scan(
         str | None,
         typer.Option(
             "--fail-on",
-            help="Exit with status 1 when a shown finding reaches this severity "
-            "(negligible, low, medium, high, critical).",
+            help="Exit with status 1 when a shown finding reaches this severity: unknown, "
+            "negligible, low, medium, high or critical. 'unknown' (findings whose source gives "
+            "no severity, such as DSA and DLA lists) is the lowest.",
         ),
     ] = None,
     platform: Annotated[

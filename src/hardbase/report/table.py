@@ -60,9 +60,9 @@ def _header(report: ScanReport) -> Table:
     grid.add_row("OS", Text(_clean(distro.pretty_name or distro.id if distro else "unknown")))
     size = human_size(image.unpacked_size)
     if image.compressed_size:
-        size += (
-            f" unpacked, {human_size(image.compressed_size)} compressed, {image.layers} layer(s)"
-        )
+        # A root filesystem tarball may be stored uncompressed, so "stored", not "compressed".
+        stored = human_size(image.compressed_size)
+        size += f" unpacked, {stored} stored in {image.layers} layer(s)"
     grid.add_row("Size", size)
     installed = len(report.inventory.installed)
     other = len(report.inventory.packages) - installed
@@ -207,6 +207,9 @@ def render_table(report: ScanReport, console: Console, *, show_suppressed: bool 
                 Text(_clean(item.reason)),
             )
         parts.extend([Text(""), table])
+    for check, state in sorted(report.checks.items()):
+        if state != "done":
+            parts.append(Text(f"Not complete: {check}: {_clean(state)}", style="bold yellow"))
     for note in report.notes:
         parts.append(Text(f"Note: {_clean(note)}", style="bold"))
     parts.append(Text(""))
@@ -220,6 +223,11 @@ def _summary_line(report: ScanReport) -> str:
         counts[finding.severity] += 1
     shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), reverse=True) if n)
     text = f"{len(report.findings)} findings" + (f" ({shown})" if shown else "")
+    if counts[Severity.UNKNOWN]:
+        text += (
+            f"; {counts[Severity.UNKNOWN]} have no severity from their source, "
+            "which --fail-on reaches only at 'unknown'"
+        )
     if report.suppressed:
         reasons: dict[str, int] = {}
         for item in report.suppressed:

@@ -180,7 +180,16 @@ def _run_pending(inventory: Inventory, options: ScanOptions, report: ScanReport)
     report.findings.extend(result.findings)
     report.warnings.extend(result.warnings)
     report.extra["archive"] = [_plain(s) for s in result.suites]
-    report.checks["pending-updates"] = "done"
+    verified = [s.suite for s in result.suites if s.verified]
+    if not verified:
+        report.checks["pending-updates"] = (
+            "failed: no suite of the archive could be fetched and verified (see the warnings); "
+            "give --mirror for a release the mirror no longer carries, or --no-pending-updates"
+        )
+    elif len(verified) < len(result.suites):
+        report.checks["pending-updates"] = "partly done: verified " + ", ".join(verified)
+    else:
+        report.checks["pending-updates"] = "done"
 
 
 def _run_vulnerabilities(inventory: Inventory, options: ScanOptions, report: ScanReport) -> None:
