@@ -283,6 +283,16 @@ def test_uncovered_release_single_note(bookworm: Inventory) -> None:
     assert result.findings == ()
     assert len(result.notes) == 1
     assert "Debian bookworm" in result.notes[0]
+    assert "hardbase db update" in result.notes[0]
+    assert "move to a supported release" not in result.notes[0]
+
+
+def test_uncovered_release_past_support_says_move(bookworm: Inventory) -> None:
+    records = [tracker("CVE-2022-0001", "bash", release="bullseye", fixed="5.2.15-3")]
+    result = match_vulnerabilities(bookworm, MemorySource(records), today=date(2028, 7, 1))
+    assert result.findings == ()
+    assert "2028-06-30" in result.notes[0]
+    assert "move to a supported release" in result.notes[0]
 
 
 def test_release_past_support_noted_once(bookworm: Inventory) -> None:

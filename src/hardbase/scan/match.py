@@ -275,12 +275,17 @@ def match_vulnerabilities(
     release = _known_release(ecosystem, distro, release, known)
     if release is None:
         shown = distro.release or "?"
+        end = END_OF_SUPPORT.get((ecosystem.feed_distro, shown))
+        if end is not None and end < (today or date.today()):
+            why = f"the release reached the end of its security support on {end}"
+            action = "move to a supported release"
+        else:
+            why = "its feed was not imported, or the release is newer than the data"
+            action = "run `hardbase db update`, or `hardbase db import` with a feed that covers it"
         return MatchResult(
             notes=(
                 f"the advisory data has no records for {ecosystem.label} {shown}, so its "
-                "vulnerabilities are not reported: the release is past its end of life, "
-                "newer than the data, or its feed was not imported; run `hardbase db update` "
-                "or move to a supported release",
+                f"vulnerabilities are not reported: {why}; {action}",
             )
         )
 
