@@ -416,3 +416,29 @@ def test_unknown_distribution_note() -> None:
 )
 def test_severity_from_urgency(urgency: str | None, severity: Severity) -> None:
     assert severity_from_urgency(urgency) is severity
+
+
+def test_half_configured_package_still_matched() -> None:
+    from dataclasses import replace
+
+    from hardbase.packages import Distro, Package
+
+    package = Package(
+        name="libexpat1",
+        version="2.5.0-1",
+        ecosystem="deb",
+        architecture="amd64",
+        source_name="expat",
+        source_version="2.5.0-1",
+        state="half-configured",
+        selection="install",
+    )
+    distro = Distro(id="debian", version_id="12", codename="bookworm")
+    inventory = Inventory(distro, (package,))
+    advisory = tracker("CVE-2024-0002", "expat", fixed="2.5.0-1+deb12u1")
+
+    half_configured = run(inventory, advisory)
+    config_files_only = run(Inventory(distro, (replace(package, state="config-files"),)), advisory)
+
+    assert [f.rule_id for f in half_configured.findings] == ["CVE-2024-0002"]
+    assert config_files_only.findings == ()

@@ -300,7 +300,9 @@ def match_vulnerabilities(
         )
 
     context = _Context(ecosystem, distro, release, past_support, include_unimportant)
-    groups = _source_groups(inventory.installed, context)
+    # Half-configured and unpacked packages have their files in place, so they
+    # are as exposed as installed ones.
+    groups = _source_groups(inventory.present, context)
     advisories = source.advisories_for(
         ecosystem.feed_distro, None, sorted({g.name for g in groups})
     )

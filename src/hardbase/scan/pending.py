@@ -211,7 +211,7 @@ def check_pending_updates(
         if client is not None:
             client.close()
 
-    findings = _findings(inventory.installed, candidates, compare, run)
+    findings = _findings(inventory.present, candidates, compare, run)
     return PendingResult(tuple(findings), tuple(run.warnings), tuple(run.suites))
 
 
@@ -255,7 +255,7 @@ def _setup(
             hint="use names such as main, contrib or universe",
         )
 
-    architectures = _architectures(inventory.installed)
+    architectures = _architectures(inventory.present)
     if not architectures:
         run.warnings.append(
             "pending updates not checked: no installed package names an architecture"

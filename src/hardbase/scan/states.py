@@ -54,7 +54,10 @@ def _finding(package: Package) -> Finding:
     else:
         rule = "HB-PKG-BROKEN"
         state = _STATE_TEXT.get(package.state, package.state)
-        title = f"{package.name} is {state}; it is not counted as installed"
+        title = (
+            f"{package.name} is {state}; its files are in place, so it is still matched "
+            "against advisories, but it is not counted as installed"
+        )
         severity, fix = (
             Severity.MEDIUM,
             f"fix or remove {package.name} in the image build (dpkg --configure -a)",
