@@ -249,3 +249,19 @@ def test_huge_integer_in_json_is_rejected(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert f"{manifest}: invalid JSON: an integer of more than 4300 digits" in result.stderr
+
+
+def test_folder_without_inputs_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("nothing to audit here\n")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "hardbase", "audit", str(tmp_path), "--fail-on", "high"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "no Kubernetes manifest, compose file or Dockerfile found" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

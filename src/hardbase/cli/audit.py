@@ -79,6 +79,13 @@ def audit(
     if not paths and not docker_run:
         raise InputError("nothing to audit", hint="pass a file or folder, or --docker-run")
     report = audit_paths(paths or [], docker_run or [], AuditOptions(seccomp_root=seccomp_root))
+    if not report.files:
+        # A mistyped or empty folder must not pass a CI gate as "0 findings".
+        named = ", ".join(str(path) for path in paths or [])
+        raise InputError(
+            f"{named}: no Kubernetes manifest, compose file or Dockerfile found",
+            hint="check the path; folders are searched for *.yaml, *.yml, *.json and Dockerfiles",
+        )
     for warning in report.warnings:
         print_warning(warning)
 
