@@ -218,3 +218,27 @@ def test_killed_import_keeps_old_store(tmp_path: Path) -> None:
         assert [s.name for s in opened.sources()] == ["alpine-secdb/v3.20/main"]
     import_files([ASSETS / "osv-folder"], store)
     assert list(tmp_path.glob(".advisories-partial-*")) == []
+
+
+def test_import_folder_of_secdb_files(tmp_path: Path) -> None:
+    from conftest import shared_data
+
+    folder = shared_data("alpine", "secdb", "v3.10")
+    store = tmp_path / "advisories.db"
+
+    results = import_files([folder], store)
+
+    assert sorted(r.name for r in results) == [
+        "alpine-secdb/v3.10/community",
+        "alpine-secdb/v3.10/main",
+    ]
+    with AdvisoryStore.open(store) as opened:
+        assert opened.releases("alpine") == {"3.10"}
+
+
+def test_import_folder_of_osv_records_is_one_feed(tmp_path: Path) -> None:
+    folder = ASSETS / "osv-folder"
+
+    results = import_files([folder], tmp_path / "advisories.db")
+
+    assert len(results) == 1

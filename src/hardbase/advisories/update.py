@@ -363,6 +363,28 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _feed_files(path: Path) -> list[Path]:
+    """Return the feeds that ``path`` holds.
+
+    A folder whose files are each a feed of their own (Alpine secdb files per
+    release, DSA and DLA lists) is imported file by file; any other folder is
+    one feed of OSV records.
+    """
+    if not path.is_dir():
+        return [path]
+    kinds: dict[Path, FeedKind] = {}
+    for file in sorted(path.rglob("*")):
+        if file.is_symlink() or not file.is_file():
+            continue
+        try:
+            kinds[file] = detect(file)
+        except FeedError:
+            continue
+    if kinds and all(kind is not FeedKind.OSV for kind in kinds.values()):
+        return list(kinds)
+    return [path]
+
+
 def import_files(paths: Iterable[Path], store_path: Path | None = None) -> list[SourceResult]:
     """Import local feed files or folders into the store, each detected by content.
 
@@ -375,8 +397,9 @@ def import_files(paths: Iterable[Path], store_path: Path | None = None) -> list[
         StoreLockedError: when another update is running.
     """
     results: list[SourceResult] = []
+    expanded = [file for path in paths for file in _feed_files(path)]
     with StoreWriter(store_path) as writer:
-        for path in paths:
+        for path in expanded:
             label = str(path)
             feed = _open_feed(path, None, label)
             status = SourceStatus(
