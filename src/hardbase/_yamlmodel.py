@@ -69,7 +69,9 @@ def read_yaml(path: Path, *, what: str, max_bytes: int, error_type: type[InputEr
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise error_type(f"{path}: the {what} is not a regular file")
+                raise error_type(
+                    f"{path}: the {what} is not a regular file", hint="give a YAML file"
+                )
             data = handle.read(max_bytes + 1)
     except OSError as error:
         raise error_type(f"{path}: cannot read the {what} ({error.strerror})") from error

@@ -24,6 +24,13 @@ def test_unknown_nested_key_named_with_file() -> None:
     assert "\n" not in message
 
 
+def test_unknown_key_names_its_line() -> None:
+    path = ASSETS / "unknown-key.yaml"
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value).startswith(f"{path}:5: unknown key 'strip-manpages'")
+
+
 def test_unknown_top_level_key_named() -> None:
     with pytest.raises(SpecError) as caught:
         load_spec(ASSETS / "unknown-top-key.yaml")

@@ -10,15 +10,13 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-import os
 import re
-import stat
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from hardbase._yamlmodel import StrictModel, YamlFile, read_yaml, validate_yaml
 from hardbase.errors import InputError
 
 #: Largest spec file read; real specs are a few kilobytes.
@@ -45,16 +43,6 @@ _OWNER_IDS = re.compile(r"^[0-9]{1,10}:[0-9]{1,10}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=_kebab, populate_by_name=True
-    )
-
-
 def _absolute(path: str, what: str) -> str:
     pure = PurePosixPath(path)
     if not pure.is_absolute() or ".." in pure.parts:
@@ -79,7 +67,7 @@ def _mode(value: object) -> int:
     return number
 
 
-class Distribution(_Model):
+class Distribution(StrictModel):
     """Where packages come from."""
 
     suite: str = "bookworm"
@@ -146,7 +134,7 @@ class Distribution(_Model):
         return lines
 
 
-class Group(_Model):
+class Group(StrictModel):
     """A group written to /etc/group and /etc/gshadow."""
 
     name: str
@@ -160,7 +148,7 @@ class Group(_Model):
         return value
 
 
-class User(_Model):
+class User(StrictModel):
     """A user written to /etc/passwd and /etc/shadow, with a locked password."""
 
     name: str
@@ -218,7 +206,7 @@ class Flavour(enum.StrEnum):
     """Like slim, without shells, package managers and what only they need."""
 
 
-class Hardening(_Model):
+class Hardening(StrictModel):
     """What the hardening pass removes from the root filesystem."""
 
     flavour: Flavour = Flavour.STANDARD
@@ -245,7 +233,7 @@ class Hardening(_Model):
         return tuple(_absolute(path, "setuid-allowlist entry") for path in value)
 
 
-class PathEntry(_Model):
+class PathEntry(StrictModel):
     """A folder or file to create in the image."""
 
     path: str
@@ -285,7 +273,7 @@ class PathEntry(_Model):
         return self
 
 
-class BaseImage(_Model):
+class BaseImage(StrictModel):
     """The image this one continues, recorded as ``org.opencontainers.image.base.*``."""
 
     name: str
@@ -299,7 +287,7 @@ class BaseImage(_Model):
         return value
 
 
-class BuildSpec(_Model):
+class BuildSpec(StrictModel):
     """A whole build spec."""
 
     name: str
@@ -407,60 +395,27 @@ class BuildSpec(_Model):
 
 def parse_spec(document: Any, source: str) -> BuildSpec:
     """Validate a parsed YAML document as a BuildSpec, raising SpecError naming ``source``."""
-    if not isinstance(document, dict):
-        raise SpecError(f"{source}: a build spec must be a YAML mapping of keys to values")
-    try:
-        return BuildSpec.model_validate(document)
-    except ValidationError as error:
-        raise SpecError(_describe(error, source), hint="see docs/build.md for every key") from None
+    return _validate(YamlFile(source, document))
 
 
 def load_spec(path: Path) -> BuildSpec:
     """Read and validate the build spec at ``path``, raising SpecError on any problem.
 
     Only a regular file is read: a FIFO would block and a device never end.
+    Validation errors name the line of the key at fault.
     """
-    try:
-        # O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(descriptor, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise SpecError(f"{path}: not a regular file", hint="give the spec's YAML file")
-            data = handle.read(MAX_SPEC_BYTES + 1)
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read the build spec ({error.strerror})") from error
-    if len(data) > MAX_SPEC_BYTES:
-        raise SpecError(f"{path}: build spec is larger than {MAX_SPEC_BYTES} bytes")
-    try:
-        document = yaml.safe_load(data)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SpecError(f"{path}: invalid YAML{where}", hint="fix the syntax") from None
-    except ValueError as error:
-        # A date such as 2024-13-45 or an integer of more than 4300 digits
-        # passes the YAML resolver and then fails in date() or int().
-        raise SpecError(
-            f"{path}: invalid YAML value: {error}", hint="quote the value or fix it"
-        ) from None
-    return parse_spec(document, str(path))
+    return _validate(
+        read_yaml(path, what="build spec", max_bytes=MAX_SPEC_BYTES, error_type=SpecError)
+    )
+
+
+def _validate(file: YamlFile) -> BuildSpec:
+    if not isinstance(file.data, dict):
+        raise SpecError(f"{file.source}: a build spec must be a YAML mapping of keys to values")
+    return validate_yaml(
+        BuildSpec, file, error_type=SpecError, hint="see docs/build.md for every key"
+    )
 
 
 class SpecError(InputError):
     """A build spec that is not valid."""
-
-
-def _describe(error: ValidationError, source: str) -> str:
-    problems = error.errors()
-    first = problems[0]
-    location = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "extra_forbidden":
-        parent = ".".join(str(part) for part in first["loc"][:-1])
-        where = f" in {parent}" if parent else ""
-        text = f"{source}: unknown key {first['loc'][-1]!r}{where}"
-    else:
-        message = str(first["msg"]).removeprefix("Value error, ")
-        text = f"{source}: {location + ': ' if location else ''}{message}"
-    if len(problems) > 1:
-        text += f" (and {len(problems) - 1} more problems)"
-    return text
