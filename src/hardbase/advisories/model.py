@@ -24,7 +24,7 @@ class Advisory:
     """What one source says about one vulnerability in one package of one release."""
 
     source: str
-    """Feed name: ``debian-tracker``, ``debian-dsa``, ``debian-dla``, ``alpine-secdb`` or ``osv``."""
+    """Feed name: ``debian-tracker``, ``debian-dsa``, ``debian-dla``, ``alpine-secdb``, ``osv``."""
     vulnerability_id: str
     """``CVE-…`` where the source names one, else the source's own id."""
     distro: str
