@@ -57,6 +57,9 @@ def _root(
 ) -> None:
     levels = ("WARNING", "INFO", "DEBUG")
     level = os.environ.get("HARDBASE_LOGLEVEL", "").upper() or levels[min(verbose, 2)]
+    # Log lines read like the CLI's own "hardbase: warning: ..." lines.
+    for number in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR):
+        logging.addLevelName(number, logging.getLevelName(number).lower())
     logging.basicConfig(
         level=level, format="hardbase: %(levelname)s: %(message)s", stream=sys.stderr
     )
