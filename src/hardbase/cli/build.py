@@ -101,5 +101,7 @@ def build(
         f"{len(result.packages)} packages, {result.uncompressed_size / 1e6:.1f} MB uncompressed, "
         f"{result.compressed_size / 1e6:.1f} MB compressed, built in {result.total_seconds:.0f} s"
     )
+    if result.sbom_path:
+        typer.echo(f"SBOM written to {result.sbom_path}")
     if result.pushed:
         typer.echo(f"pushed {result.pushed}")
