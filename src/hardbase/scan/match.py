@@ -303,9 +303,17 @@ def match_vulnerabilities(
     # Half-configured and unpacked packages have their files in place, so they
     # are as exposed as installed ones.
     groups = _source_groups(inventory.present, context)
-    advisories = source.advisories_for(
-        ecosystem.feed_distro, None, sorted({g.name for g in groups})
-    )
+    names = sorted({g.name for g in groups})
+    # Only these releases can decide: the image's own, the release a package's
+    # version suffix names, and unstable for Debian's fixed-in-sid rule.
+    releases = {release} | {r for g in groups if (r := _origin_release(g, context))}
+    if ecosystem is _DEBIAN:
+        releases.add(UNSTABLE)
+    advisories = [
+        advisory
+        for name in sorted(releases)
+        for advisory in source.advisories_for(ecosystem.feed_distro, name, names)
+    ]
     by_package = _index(advisories, context)
 
     decisions: list[Decision] = []
