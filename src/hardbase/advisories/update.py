@@ -81,12 +81,12 @@ class UpdateOptions:
 
 @dataclass(frozen=True)
 class SourceResult:
-    """What one update or import did for one source."""
+    """Outcome of one update or import for one source."""
 
     name: str
     url: str
     records: int
-    """Advisories the store now holds from this source."""
+    """Number of advisories the store now contains from this source."""
     skipped: tuple[str, ...]
     """Messages for records the parser skipped."""
     not_modified: bool = False
@@ -364,10 +364,10 @@ def _sha256(path: Path) -> str:
 
 
 def _feed_files(path: Path) -> list[Path]:
-    """Return the feeds that ``path`` holds.
+    """Return the feeds that ``path`` contains.
 
     A folder whose files are each a feed of their own (Alpine secdb files per
-    release, DSA and DLA lists) is imported file by file; any other folder is
+    release, DSA and DLA lists) is imported file by file. Any other folder is
     one feed of OSV records.
     """
     if not path.is_dir():

@@ -33,7 +33,7 @@ class Runtime(enum.Enum):
 
 @dataclass(frozen=True)
 class Location:
-    """Where a setting is, or would be written, in its input."""
+    """Location of a setting in its input, or where it would be written."""
 
     file: str
     """Path of the input file, or ``<docker run>`` for a command line."""

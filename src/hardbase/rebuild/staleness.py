@@ -36,7 +36,7 @@ _CONTEXT_SKIPPED = frozenset({".git", ".hardbase"})
 
 
 class ReasonKind(enum.StrEnum):
-    """Why an image needs a rebuild."""
+    """Reason an image needs a rebuild."""
 
     NOT_BUILT = "not-built"
     """The reference is not in the registry."""
@@ -61,7 +61,7 @@ class Reason:
 
 @dataclass(frozen=True)
 class Assessment:
-    """What was found about one image."""
+    """Staleness verdict for one image, with its reasons."""
 
     name: str
     reasons: tuple[Reason, ...] = ()
