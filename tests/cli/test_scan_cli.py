@@ -165,3 +165,13 @@ def test_scan_table_says_what_was_not_checked(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Not complete: vulnerabilities: skipped: no advisory store" in result.stdout
     assert "stored in 1 layer(s)" in result.stdout
+
+
+def test_scan_output_dev_null_keeps_device(tmp_path: Path) -> None:
+    tarball = shared_data("alpine", "alpine-minirootfs-3.20.3-x86_64.tar.gz")
+
+    result = run("scan", str(tarball), "-o", os.devnull, *OFFLINE, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert Path(os.devnull).is_char_device()
