@@ -242,3 +242,21 @@ def test_import_folder_of_osv_records_is_one_feed(tmp_path: Path) -> None:
     results = import_files([folder], tmp_path / "advisories.db")
 
     assert len(results) == 1
+
+
+def test_sources_sorted_by_release_number(tmp_path: Path) -> None:
+    from conftest import shared_data
+
+    store = tmp_path / "advisories.db"
+    import_files(
+        [
+            shared_data("alpine", "secdb", "v3.10", "main.yaml"),
+            shared_data("alpine", "secdb", "v3.9", "main.yaml"),
+        ],
+        store,
+    )
+
+    with AdvisoryStore.open(store) as opened:
+        names = [s.name for s in opened.sources()]
+
+    assert names == ["alpine-secdb/v3.9/main", "alpine-secdb/v3.10/main"]

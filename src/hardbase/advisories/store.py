@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -302,12 +303,17 @@ def _has_schema_version(path: Path) -> bool:
     return row is not None
 
 
+def _natural_key(name: str) -> list[tuple[int, str]]:
+    """Return a sort key that orders numbers by value: ``v3.9`` before ``v3.10``."""
+    return [(int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", name)]
+
+
 def _read_sources(connection: sqlite3.Connection) -> list[SourceStatus]:
     rows = connection.execute(
         "SELECT name, kind, url, records, skipped, fetched_at, etag, last_modified, sha256 "
-        "FROM sources ORDER BY name"
+        "FROM sources"
     )
-    return [
+    statuses = [
         SourceStatus(
             name=row[0],
             kind=row[1],
@@ -321,6 +327,7 @@ def _read_sources(connection: sqlite3.Connection) -> list[SourceStatus]:
         )
         for row in rows
     ]
+    return sorted(statuses, key=lambda status: _natural_key(status.name))
 
 
 class StoreWriter:
