@@ -38,7 +38,7 @@ class ToolError(HardbaseError):
 
 
 class NetworkError(HardbaseError):
-    """A remote service could not be reached or returned an unusable answer."""
+    """A remote service could not be reached or returned an unusable response."""
 
 
 class VerificationError(HardbaseError):

@@ -21,7 +21,7 @@ class AdvisoryStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class Advisory:
-    """What one source says about one vulnerability in one package of one release."""
+    """Statement of one source about one vulnerability in one package of one release."""
 
     source: str
     """Feed name: ``debian-tracker``, ``debian-dsa``, ``debian-dla``, ``alpine-secdb``, ``osv``."""
@@ -42,7 +42,7 @@ class Advisory:
     nodsa_reason: str | None = None
     """``ignored`` or ``postponed`` as the tracker writes it."""
     record: str = ""
-    """Where the statement comes from: ``DSA-5380-1``, ``secdb v3.10/main``, an OSV id."""
+    """Record the statement comes from: ``DSA-5380-1``, ``secdb v3.10/main``, an OSV id."""
     repository: str | None = None
     """Archive or secdb repository that carries the fix (``bookworm-security``, ``main``)."""
     description: str | None = None

@@ -120,14 +120,14 @@ def default_store_path() -> Path:
 
 @dataclass(frozen=True)
 class SourceStatus:
-    """What the store holds from one source."""
+    """Status of the records the store contains from one source."""
 
     name: str
     """Source name: ``debian-tracker``, ``alpine-secdb/v3.20/main``, ``osv/Debian``, ..."""
     kind: str
     """Feed format, a `FeedKind` value."""
     url: str
-    """Where the data came from: a URL, or the path given to ``db import``."""
+    """Origin of the data: a URL, or the path given to ``db import``."""
     records: int
     """Advisories stored from this source."""
     skipped: int

@@ -275,7 +275,7 @@ def _download(
     options: UpdateOptions,
     progress: ProgressHook | None,
 ) -> _Download | None:
-    """Fetch ``spec.url`` into ``target``; return None when the server answers 304."""
+    """Fetch ``spec.url`` into ``target``; return None when the server responds 304."""
     parsed = urlparse(spec.url)
     if parsed.scheme == "file":
         source = Path(unquote(parsed.path))
@@ -314,7 +314,7 @@ def _download(
 
 
 class _RetryableError(Exception):
-    """A failure worth another attempt: a 5xx or 429 answer, a reset, a time-out."""
+    """A failure worth another attempt: a 5xx or 429 response, a reset, a time-out."""
 
 
 def _fetch(
@@ -388,7 +388,7 @@ def _feed_files(path: Path) -> list[Path]:
 def import_files(paths: Iterable[Path], store_path: Path | None = None) -> list[SourceResult]:
     """Import local feed files or folders into the store, each detected by content.
 
-    Each file replaces the records of the source it holds (``debian-tracker``,
+    Each file replaces the records of the source it contains (``debian-tracker``,
     ``alpine-secdb/v3.20/main``, ``osv/<file name>``, ...). The store changes only
     when every file was read.
 

@@ -109,7 +109,7 @@ class Container:
     location: Location
     """The container entry itself."""
     security_context: Location
-    """Where its security settings are, or would go (``...securityContext``)."""
+    """Location of its security settings, present or to be added (``...securityContext``)."""
     role: str = "container"
     """``container``, ``initContainer`` or ``ephemeralContainer``."""
     image: str | None = None
@@ -122,13 +122,13 @@ class Container:
     capabilities_add: tuple[Setting[str], ...] = ()
     capabilities_drop: tuple[Setting[str], ...] = ()
     capabilities: Location | None = None
-    """Where the capabilities are, or would go."""
+    """Location of the capabilities, present or to be added."""
     seccomp: Setting[Seccomp] | None = None
     read_only_root_filesystem: Setting[bool] | None = None
     cpu_limit: Setting[str] | None = None
     memory_limit: Setting[str] | None = None
     limits: Location | None = None
-    """Where resource limits are, or would go."""
+    """Location of the resource limits, present or to be added."""
     host_ports: tuple[Setting[int], ...] = ()
     mounts: tuple[Volume, ...] = ()
     """Bind mounts written on the container (compose, ``docker run``)."""
@@ -162,7 +162,7 @@ class Workload:
     location: Location
     """The object itself: a document root, a service entry or the command line."""
     pod: Location
-    """Where pod-wide settings are, or would go (``spec.template.spec``)."""
+    """Location of the pod-wide settings, present or to be added (``spec.template.spec``)."""
     namespace: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the pods it creates, the ones NetworkPolicy selectors match."""

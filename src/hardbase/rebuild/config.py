@@ -43,7 +43,7 @@ class ImageEntry(StrictModel):
     name: str
     """Short unique name, used in logs, plans and exports."""
     reference: str
-    """Where the image is pushed: ``docker://HOST/NAME:TAG``."""
+    """Reference the image is pushed to: ``docker://HOST/NAME:TAG``."""
     spec: str | None = None
     """hardbase build spec, relative to the repository root."""
     dockerfile: str | None = None
@@ -115,7 +115,7 @@ class ArchiveSettings(StrictModel):
     """Keyring file that signs both mirrors' Release files."""
     components: tuple[str, ...] = ("main",)
     pending: Literal["security", "all", "off"] = "security"
-    """Which pending updates make an image stale: security ones, every one, or none."""
+    """Pending updates that make an image stale: security ones, every one, or none."""
 
 
 class RebuildConfig(StrictModel):
@@ -132,7 +132,7 @@ class RebuildConfig(StrictModel):
     images: tuple[ImageEntry, ...] = ()
     archive: ArchiveSettings = ArchiveSettings()
     builder: Literal["auto", "buildah", "docker"] = "auto"
-    """Dockerfile builder; ``auto`` takes ``docker buildx`` when an engine answers, else buildah."""
+    """Dockerfile builder: ``auto`` uses ``docker buildx`` when an engine responds, else buildah."""
     storage: str | None = None
     """Folder for buildah's temporary storage; None means a temporary folder."""
     state: str = ".hardbase/rebuild-state.json"

@@ -59,12 +59,12 @@ class ExecuteOptions:
     storage: Path | None = None
     """Parent folder of buildah's temporary store; None means the system's temporary folder."""
     log: Path | None = None
-    """Where to write the JSON log of the run."""
+    """Path of the JSON log of the run."""
 
 
 @dataclass(frozen=True)
 class StepOutcome:
-    """What happened to one image of the plan."""
+    """Outcome for one image of the plan."""
 
     name: str
     status: str

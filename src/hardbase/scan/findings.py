@@ -34,7 +34,7 @@ class Severity(enum.IntEnum):
 
 
 class FindingKind(enum.Enum):
-    """What a finding is about; the terminal report has one section per kind."""
+    """Subject of a finding. The terminal report has one section per kind."""
 
     HARDENING = "hardening"
     PENDING_UPDATE = "pending-update"
@@ -54,9 +54,9 @@ class Finding:
     kind: FindingKind
     severity: Severity
     title: str
-    """One line that says what was found."""
+    """One line that states what was found."""
     fix: str
-    """One line that says what to do."""
+    """One line that states what to do."""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     """JSON-serialisable facts: paths, values, versions, the record and rule that decided."""
     package: str | None = None

@@ -28,7 +28,7 @@ DEFAULT_MAX_STORE_AGE = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class ScanOptions:
-    """What a scan checks and where it gets its data."""
+    """Checks a scan runs and the sources of their data."""
 
     platform: str | None = None
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES

@@ -100,7 +100,7 @@ def remove_storage(storage: Storage) -> None:
 
 
 def docker_engine() -> bool:
-    """Return True when a ``docker`` client is on PATH and its engine answers ``docker info``."""
+    """Return True when `docker` is on PATH and its engine responds to ``docker info``."""
     if shutil.which("docker") is None:
         return False
     try:

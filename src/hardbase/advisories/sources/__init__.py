@@ -65,13 +65,13 @@ def detect(path: Path) -> FeedKind:
     """Return the format of the feed at ``path``, judged by its content, not its name.
 
     Raises:
-        FeedError: when the file or folder holds none of the formats in `FeedKind`.
+        FeedError: when the file or folder contains none of the formats in `FeedKind`.
     """
     if path.is_dir():
         if any(path.rglob("*.json")):
             return FeedKind.OSV
         raise FeedError(
-            f"{path}: folder holds no .json files",
+            f"{path}: no .json files found in the folder",
             hint="give a folder of OSV records, a zip of them, or one feed file",
         )
     if path.exists() and not path.is_file():
